@@ -1,0 +1,58 @@
+# Two commands do everything: `make run` and `make test`. Every target installs what it lacks.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+INSTALLED := $(VENV)/.installed
+MINIAPP_INSTALLED := miniapp/node_modules/.installed
+CHROMIUM ?= /usr/bin/chromium
+
+.PHONY: run test lint fmt typecheck pytest bench install miniapp miniapp-test browser clean
+
+$(INSTALLED): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $@
+
+install: $(INSTALLED)
+
+$(MINIAPP_INSTALLED): miniapp/package-lock.json
+	cd miniapp && npm ci --no-audit --no-fund
+	touch $@
+
+miniapp: $(MINIAPP_INSTALLED)
+	cd miniapp && npm run build
+
+browser:
+	@test -x $(CHROMIUM) || (apt-get update -qq && apt-get install -y -qq chromium)
+
+run: install
+	$(BIN)/signalhub migrate
+	$(BIN)/signalhub seed
+	exec $(BIN)/signalhub serve
+
+lint: install
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+
+fmt: install
+	$(BIN)/ruff format src tests bench
+	$(BIN)/ruff check --fix src tests bench
+
+typecheck: install
+	$(BIN)/mypy
+
+miniapp-test: $(MINIAPP_INSTALLED)
+	cd miniapp && npm run typecheck && npm test
+
+pytest: install browser
+	$(BIN)/pytest --cov --cov-report=term
+
+test: lint typecheck pytest
+
+bench: install
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf $(VENV) var miniapp/node_modules miniapp/dist .coverage

@@ -1,0 +1,120 @@
+"""The ASGI application: `create_app()` builds it for `signalhub serve`, tests and benchmarks."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+from http import HTTPStatus
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from signalhub import api
+from signalhub.config import Settings, get_settings
+from signalhub.db import Database
+from signalhub.errors import AppError
+from signalhub.kit.logging import masker
+from signalhub.ops.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
+from signalhub.worker.runner import Worker
+
+logger = logging.getLogger("signalhub")
+
+
+def create_app(settings: Settings | None = None, database: Database | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    owns_database = database is None
+    database = database or Database.from_url(settings.database_url)
+    _register_secrets(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        async with AsyncExitStack() as stack:
+            _log_configuration(settings)
+            if settings.worker_in_process:
+                worker = Worker(settings, database)
+                await stack.enter_async_context(worker.running())
+            if owns_database:
+                stack.push_async_callback(database.dispose)
+            yield
+
+    app = FastAPI(
+        title="signalhub",
+        version="0.1.0",
+        summary="Paid trading signals on Telegram: bot, Mini App, Stripe and Stars billing.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.database = database
+    app.include_router(api.router)
+    _install_error_handlers(app)
+    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(RequestContextMiddleware)
+    return app
+
+
+def _register_secrets(settings: Settings) -> None:
+    for secret in (
+        settings.jwt_secret,
+        settings.telegram_bot_token,
+        settings.telegram_webhook_secret,
+        settings.stripe_api_key,
+        *settings.stripe_webhook_secret,
+    ):
+        if secret is not None:
+            masker.add(secret.get_secret_value())
+
+
+def _log_configuration(settings: Settings) -> None:
+    backend = "SQLite" if settings.is_sqlite else "PostgreSQL"
+    logger.info(
+        "starting",
+        extra={
+            "env": settings.env.value,
+            "database": backend,
+            "cache": "redis" if settings.redis_url else "memory",
+            "worker": "in-process" if settings.worker_in_process else "separate process",
+        },
+    )
+    if not settings.telegram_enabled:
+        logger.info("telegram disabled: set SIGNALHUB_TELEGRAM_BOT_TOKEN to enable the bot")
+    if not settings.stripe_enabled:
+        logger.info("stripe disabled: set SIGNALHUB_STRIPE_API_KEY to enable Stripe payments")
+
+
+def error_body(code: str, message: str) -> dict[str, dict[str, str]]:
+    return {"error": {"code": code, "message": message}}
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(AppError)
+    async def app_error(_request: Request, error: AppError) -> JSONResponse:
+        return JSONResponse(error_body(error.code, error.message), status_code=error.status_code)
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(_request: Request, error: RequestValidationError) -> JSONResponse:
+        problems = [
+            f"{'.'.join(str(part) for part in problem['loc'])}: {problem['msg']}"
+            for problem in error.errors()
+        ]
+        body = error_body("validation_error", "; ".join(problems) or "Invalid request.")
+        return JSONResponse(body, status_code=422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_request: Request, error: StarletteHTTPException) -> JSONResponse:
+        phrase = HTTPStatus(error.status_code).phrase
+        code = phrase.lower().replace(" ", "_").replace("-", "_")
+        message = error.detail if isinstance(error.detail, str) else phrase
+        return JSONResponse(
+            error_body(code, message), status_code=error.status_code, headers=error.headers
+        )
+
+    @app.exception_handler(Exception)
+    async def unexpected_error(request: Request, error: Exception) -> JSONResponse:
+        logger.exception("unhandled error", extra={"path": request.url.path})
+        return JSONResponse(
+            error_body("internal_error", "Something went wrong on our side; it was logged."),
+            status_code=500,
+        )

@@ -1,0 +1,42 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import delete, select, update
+
+from signalhub.kit.repository import Repository
+from signalhub.models import RefreshToken
+
+
+class RefreshTokenRepository(Repository):
+    async def add(self, token: RefreshToken) -> RefreshToken:
+        self.session.add(token)
+        await self.session.flush()
+        return token
+
+    async def get_by_hash_for_update(self, token_hash: str) -> RefreshToken | None:
+        return await self.session.scalar(
+            select(RefreshToken).where(RefreshToken.token_hash == token_hash).with_for_update()
+        )
+
+    async def mark_used(self, token_id: int, now: datetime) -> bool:
+        """Compare-and-set, so two concurrent refreshes with one token cannot both succeed."""
+        result = await self.session.execute(
+            update(RefreshToken)
+            .where(RefreshToken.id == token_id, RefreshToken.used_at.is_(None))
+            .values(used_at=now)
+        )
+        return bool(getattr(result, "rowcount", 0))
+
+    async def revoke_family(self, family_id: str, now: datetime) -> None:
+        await self.session.execute(
+            update(RefreshToken)
+            .where(RefreshToken.family_id == family_id, RefreshToken.revoked_at.is_(None))
+            .values(revoked_at=now)
+        )
+
+    async def delete_expired(self, now: datetime) -> int:
+        result = await self.session.execute(
+            delete(RefreshToken).where(RefreshToken.expires_at < now)
+        )
+        return int(getattr(result, "rowcount", 0) or 0)

@@ -1,0 +1,27 @@
+from __future__ import annotations
+
+from fastapi import APIRouter, status
+
+from signalhub.auth.dependencies import AdminUser
+from signalhub.catalog import service
+from signalhub.catalog.schemas import ProductCreate, ProductOut, ProductUpdate
+from signalhub.dependencies import SessionDep
+
+router = APIRouter(prefix="/api/v1", tags=["catalog"])
+
+
+@router.get("/catalog", response_model=list[ProductOut])
+async def list_catalog(session: SessionDep) -> list[ProductOut]:
+    return [ProductOut.model_validate(product) for product in await service.list_active(session)]
+
+
+@router.post("/admin/products", response_model=ProductOut, status_code=status.HTTP_201_CREATED)
+async def create_product(body: ProductCreate, admin: AdminUser, session: SessionDep) -> ProductOut:
+    return ProductOut.model_validate(await service.create(session, body, admin.id))
+
+
+@router.patch("/admin/products/{code}", response_model=ProductOut)
+async def update_product(
+    code: str, body: ProductUpdate, admin: AdminUser, session: SessionDep
+) -> ProductOut:
+    return ProductOut.model_validate(await service.update(session, code, body, admin.id))

@@ -1,0 +1,130 @@
+"""`signalhub <command>`: one entry point that plays every role of the platform."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+import uvicorn
+from pydantic import ValidationError
+
+from signalhub import migrations
+from signalhub.config import Settings, describe_configuration_error, get_settings
+from signalhub.db import Database
+from signalhub.kit import logging as signalhub_logging
+
+Handler = Callable[[argparse.Namespace, Settings], int]
+
+
+def _run(coroutine: Coroutine[Any, Any, int]) -> int:
+    return asyncio.run(coroutine)
+
+
+def serve(args: argparse.Namespace, settings: Settings) -> int:
+    uvicorn.run(
+        "signalhub.app:create_app",
+        factory=True,
+        host=args.host or settings.host,
+        port=args.port or settings.port,
+        workers=args.workers,
+        log_config=None,
+        proxy_headers=True,
+    )
+    return 0
+
+
+def worker(_args: argparse.Namespace, settings: Settings) -> int:
+    from signalhub.worker.runner import Worker
+
+    async def main() -> int:
+        database = Database.from_url(settings.database_url)
+        try:
+            await Worker(settings, database).run_forever()
+        finally:
+            await database.dispose()
+        return 0
+
+    return _run(main())
+
+
+def migrate(args: argparse.Namespace, settings: Settings) -> int:
+    async def main() -> int:
+        database = Database.from_url(settings.database_url)
+        try:
+            if args.downgrade:
+                await migrations.downgrade(database, args.downgrade)
+            else:
+                await migrations.upgrade(database, args.revision)
+        finally:
+            await database.dispose()
+        return 0
+
+    return _run(main())
+
+
+def seed(_args: argparse.Namespace, settings: Settings) -> int:
+    from signalhub.seed import seed as seed_demo_data
+
+    async def main() -> int:
+        database = Database.from_url(settings.database_url)
+        try:
+            async with database.transaction() as session:
+                report = await seed_demo_data(session)
+        finally:
+            await database.dispose()
+        print(
+            f"seeded: {report.products_created} products, {report.users_created} users, "
+            f"{report.payments_created} payments created"
+        )
+        return 0
+
+    return _run(main())
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="signalhub", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve_parser = commands.add_parser(
+        "serve", help="HTTP API and bot webhook (+ worker on SQLite)"
+    )
+    serve_parser.add_argument("--host")
+    serve_parser.add_argument("--port", type=int)
+    serve_parser.add_argument("--workers", type=int, default=1, help="API processes")
+    serve_parser.set_defaults(handler=serve)
+
+    commands.add_parser("worker", help="outbox sender and scheduled jobs").set_defaults(
+        handler=worker
+    )
+
+    migrate_parser = commands.add_parser("migrate", help="apply database migrations")
+    migrate_parser.add_argument("--revision", default="head")
+    migrate_parser.add_argument("--downgrade", metavar="REVISION")
+    migrate_parser.set_defaults(handler=migrate)
+
+    commands.add_parser("seed", help="catalog and demo users (idempotent)").set_defaults(
+        handler=seed
+    )
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        settings = get_settings()
+    except ValidationError as error:
+        print(
+            f"signalhub: configuration error:\n{describe_configuration_error(error)}",
+            file=sys.stderr,
+        )
+        return 2
+    signalhub_logging.configure(settings.log_level)
+    handler: Handler = args.handler
+    return handler(args, settings)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,160 @@
+"""Every setting, read from the environment or `.env` with the `SIGNALHUB_` prefix."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable
+from enum import StrEnum
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+
+class Environment(StrEnum):
+    development = "development"
+    test = "test"
+    production = "production"
+
+
+VAR_DIR = Path("var")
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="SIGNALHUB_",
+        env_file=".env",
+        env_ignore_empty=True,
+        extra="ignore",
+        case_sensitive=False,
+    )
+
+    env: Environment = Environment.development
+    database_url: str = f"sqlite+aiosqlite:///{VAR_DIR}/signalhub.db"
+    redis_url: str | None = None
+    jwt_secret: SecretStr | None = None
+    access_token_ttl_s: int = Field(default=900, ge=1)
+    refresh_token_ttl_s: int = Field(default=30 * 24 * 3600, ge=60)
+    public_url: str = "http://127.0.0.1:8000"
+    host: str = "127.0.0.1"
+    port: int = 8000
+    admin_telegram_ids: Annotated[list[int], NoDecode] = []
+    telegram_bot_token: SecretStr | None = None
+    telegram_bot_username: str | None = None
+    telegram_webhook_secret: SecretStr | None = None
+    telegram_api_base: str | None = None
+    telegram_rate_per_second: float = Field(default=30.0, gt=0)
+    telegram_chat_interval_s: float = Field(default=1.0, ge=0)
+    stripe_api_key: SecretStr | None = None
+    stripe_webhook_secret: Annotated[list[SecretStr], NoDecode] = []
+    stripe_api_base: str | None = None
+    stripe_accept_test_events: bool = False
+    init_data_max_age_s: int = Field(default=86400, ge=1)
+    run_worker_in_process: bool | None = None
+    log_level: str = "INFO"
+    max_body_bytes: int = 1024 * 1024
+
+    @field_validator("admin_telegram_ids", mode="before")
+    @classmethod
+    def _split_ids(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [int(part) for part in value.split(",") if part.strip()]
+        if isinstance(value, int):
+            return [value]
+        return value
+
+    @field_validator("stripe_webhook_secret", mode="before")
+    @classmethod
+    def _split_secrets(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @model_validator(mode="after")
+    def _production_needs_secrets(self) -> Settings:
+        if self.env is not Environment.production:
+            return self
+        missing = [
+            name
+            for name, present in (
+                ("SIGNALHUB_JWT_SECRET", self.jwt_secret),
+                ("SIGNALHUB_DATABASE_URL", self.database_url.startswith("postgresql")),
+            )
+            if not present
+        ]
+        if self.telegram_bot_token and not self.telegram_webhook_secret:
+            missing.append("SIGNALHUB_TELEGRAM_WEBHOOK_SECRET")
+        if self.stripe_api_key and not self.stripe_webhook_secret:
+            missing.append("SIGNALHUB_STRIPE_WEBHOOK_SECRET")
+        if missing:
+            raise ValueError(
+                "production needs these settings (PostgreSQL for the database): "
+                + ", ".join(missing)
+            )
+        return self
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    @property
+    def worker_in_process(self) -> bool:
+        """The embedded default runs the worker inside `serve`; otherwise `signalhub worker`."""
+        if self.run_worker_in_process is not None:
+            return self.run_worker_in_process
+        return self.is_sqlite
+
+    @property
+    def telegram_enabled(self) -> bool:
+        return self.telegram_bot_token is not None
+
+    @property
+    def stripe_enabled(self) -> bool:
+        return self.stripe_api_key is not None or bool(self.stripe_webhook_secret)
+
+    def jwt_key(self) -> str:
+        if self.jwt_secret is not None:
+            return self.jwt_secret.get_secret_value()
+        return _kept_development_secret("jwt_secret", lambda: secrets.token_urlsafe(48))
+
+    def init_data_bot_token(self) -> str:
+        """The token Mini App initData is signed with. Without a real bot, development gets a
+        generated one so `signalhub demo-link` works out of the box; production never does."""
+        if self.telegram_bot_token is not None:
+            return self.telegram_bot_token.get_secret_value()
+        if self.env is Environment.production:
+            raise RuntimeError("SIGNALHUB_TELEGRAM_BOT_TOKEN is not set")
+        return _kept_development_secret(
+            "dev_bot_token", lambda: f"{secrets.randbelow(10**9)}:{secrets.token_urlsafe(26)}"
+        )
+
+
+_kept_secrets: dict[str, str] = {}
+
+
+def _kept_development_secret(name: str, generate: Callable[[], str]) -> str:
+    """Generated once and kept under var/, so development sessions survive a restart."""
+    if name not in _kept_secrets:
+        path = VAR_DIR / name
+        if not path.exists():
+            VAR_DIR.mkdir(parents=True, exist_ok=True)
+            path.write_text(generate())
+            path.chmod(0o600)
+        _kept_secrets[name] = path.read_text().strip()
+    return _kept_secrets[name]
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()
+
+
+def describe_configuration_error(error: ValidationError) -> str:
+    """The problems only: pydantic's own text repeats the input, secrets included."""
+    lines = []
+    for problem in error.errors(include_input=False, include_url=False):
+        where = ".".join(str(part) for part in problem["loc"])
+        lines.append(f"- {where + ': ' if where else ''}{problem['msg']}")
+    return "\n".join(lines)

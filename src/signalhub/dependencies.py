@@ -1,0 +1,50 @@
+"""Typed dependencies shared by every route module."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from signalhub.config import Settings
+from signalhub.db import Database
+from signalhub.errors import AppError
+
+
+def get_settings_dep(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def get_database(request: Request) -> Database:
+    database: Database = request.app.state.database
+    return database
+
+
+async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
+    """The request is the transaction owner: commit on success, roll back on error, except for
+    errors that report an outcome to keep."""
+    database = get_database(request)
+    async with database.sessionmaker() as session:
+        try:
+            yield session
+        except AppError as error:
+            if error.commit_transaction:
+                await session.commit()
+            else:
+                await session.rollback()
+            raise
+        except BaseException:
+            await session.rollback()
+            raise
+        else:
+            await session.commit()
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
+DatabaseDep = Annotated[Database, Depends(get_database)]
+# "function" scope: the commit happens before the response is sent, so a failed commit is never
+# answered with a success.
+SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]

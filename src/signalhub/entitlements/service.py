@@ -1,0 +1,117 @@
+"""The only place entitlements are granted or revoked, for Stripe and Telegram Stars alike.
+
+Each paid period is one row keyed by its payment. Buying a tier that is still running chains the
+new period after the current one; revoking a period pulls the later ones of that tier forward."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from signalhub.audit import service as audit
+from signalhub.entitlements.repository import EntitlementRepository
+from signalhub.errors import NotFound
+from signalhub.models import Entitlement, Payment, Product, Tier
+from signalhub.users.repository import UserRepository
+
+
+@dataclass(frozen=True)
+class CurrentTier:
+    tier: Tier
+    expires_at: datetime | None
+
+
+@dataclass(frozen=True)
+class GrantResult:
+    entitlement: Entitlement
+    created: bool
+
+
+async def grant(
+    session: AsyncSession, product: Product, payment: Payment, now: datetime
+) -> GrantResult:
+    """Idempotent per payment: a second grant for the same payment returns the first one."""
+    repository = EntitlementRepository(session)
+    if await UserRepository(session).lock(payment.user_id) is None:
+        raise NotFound("User not found.", code="user_not_found")
+    existing = await repository.get_by_payment(payment.id)
+    if existing is not None:
+        return GrantResult(existing, created=False)
+
+    running_until = await repository.latest_expiry(payment.user_id, product.tier, now)
+    starts_at = max(now, running_until) if running_until else now
+    candidate = Entitlement(
+        user_id=payment.user_id,
+        product_id=product.id,
+        payment_id=payment.id,
+        tier=product.tier,
+        starts_at=starts_at,
+        expires_at=starts_at + timedelta(days=product.duration_days),
+        created_at=now,
+    )
+    created = await repository.insert_if_absent(candidate)
+    entitlement = await repository.get_by_payment(payment.id)
+    assert entitlement is not None
+    if created:
+        await audit.record(
+            session,
+            "entitlement.granted",
+            subject_type="entitlement",
+            subject_id=entitlement.id,
+            user_id=payment.user_id,
+            data={
+                "payment_id": payment.id,
+                "product": product.code,
+                "tier": product.tier,
+                "starts_at": entitlement.starts_at.isoformat(),
+                "expires_at": entitlement.expires_at.isoformat(),
+            },
+        )
+    return GrantResult(entitlement, created=created)
+
+
+async def revoke(
+    session: AsyncSession, payment: Payment, reason: str, now: datetime
+) -> Entitlement | None:
+    """Revokes what this payment bought; None when it bought nothing (yet) or is already revoked."""
+    repository = EntitlementRepository(session)
+    await UserRepository(session).lock(payment.user_id)
+    entitlement = await repository.get_by_payment(payment.id)
+    if entitlement is None or entitlement.revoked_at is not None:
+        return None
+    entitlement.revoked_at = now
+    entitlement.revoke_reason = reason
+    await session.flush()
+
+    cursor = entitlement.starts_at
+    for later in await repository.chained_after(
+        entitlement.user_id, entitlement.tier, entitlement.starts_at
+    ):
+        duration = later.expires_at - later.starts_at
+        later.starts_at = max(cursor, later.created_at)
+        later.expires_at = later.starts_at + duration
+        cursor = later.expires_at
+    await session.flush()
+
+    await audit.record(
+        session,
+        "entitlement.revoked",
+        subject_type="entitlement",
+        subject_id=entitlement.id,
+        user_id=entitlement.user_id,
+        data={"payment_id": payment.id, "reason": reason, "tier": entitlement.tier},
+    )
+    return entitlement
+
+
+async def current(session: AsyncSession, user_id: int, now: datetime) -> CurrentTier:
+    """Highest tier running now; expiry is read from the rows, so nothing needs a job to expire."""
+    active = await EntitlementRepository(session).active(user_id, now)
+    running = [row for row in active if row.starts_at <= now]
+    if not running:
+        return CurrentTier(Tier.free, None)
+    tier = max((Tier(row.tier) for row in running), key=lambda value: value.rank)
+    expires_at = max(row.expires_at for row in active if row.tier == tier)
+    return CurrentTier(tier, expires_at)

@@ -1,0 +1,51 @@
+"""Domain errors carry their HTTP status; one handler renders them as {"error": {code, message}}."""
+
+from __future__ import annotations
+
+
+class AppError(Exception):
+    status_code = 400
+    code = "bad_request"
+    # Set on errors that report an outcome worth keeping (a revoked token family, a rejected
+    # payment event): the transaction owner commits the work done before the error.
+    commit_transaction = False
+
+    def __init__(
+        self, message: str, *, code: str | None = None, status_code: int | None = None
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        if code is not None:
+            self.code = code
+        if status_code is not None:
+            self.status_code = status_code
+
+
+class NotFound(AppError):
+    status_code = 404
+    code = "not_found"
+
+
+class Conflict(AppError):
+    status_code = 409
+    code = "conflict"
+
+
+class Unauthorized(AppError):
+    status_code = 401
+    code = "unauthorized"
+
+
+class Forbidden(AppError):
+    status_code = 403
+    code = "forbidden"
+
+
+class Unprocessable(AppError):
+    status_code = 422
+    code = "validation_error"
+
+
+class RateLimited(AppError):
+    status_code = 429
+    code = "rate_limited"

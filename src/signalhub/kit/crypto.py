@@ -1,0 +1,54 @@
+"""HMAC, hashing and JWT helpers shared by every domain."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import uuid
+from datetime import datetime, timedelta
+from typing import Any
+
+import jwt
+
+JWT_ALGORITHM = "HS256"
+
+
+def hmac_sha256(key: bytes, message: bytes) -> bytes:
+    return hmac.new(key, message, hashlib.sha256).digest()
+
+
+def hmac_sha256_hex(key: bytes, message: bytes) -> str:
+    return hmac.new(key, message, hashlib.sha256).hexdigest()
+
+
+def constant_time_equals(left: str, right: str) -> bool:
+    return hmac.compare_digest(left.encode(), right.encode())
+
+
+def sha256_hex(data: bytes | str) -> str:
+    if isinstance(data, str):
+        data = data.encode()
+    return hashlib.sha256(data).hexdigest()
+
+
+def random_token(nbytes: int = 32) -> str:
+    return secrets.token_urlsafe(nbytes)
+
+
+def encode_jwt(claims: dict[str, Any], key: str, now: datetime, ttl: timedelta) -> str:
+    payload = {
+        **claims,
+        "iat": int(now.timestamp()),
+        "exp": int((now + ttl).timestamp()),
+        "jti": uuid.uuid4().hex,
+    }
+    return jwt.encode(payload, key, algorithm=JWT_ALGORITHM)
+
+
+def decode_jwt(token: str, key: str) -> dict[str, Any]:
+    """Raises jwt.InvalidTokenError for a bad signature, an expired token or missing claims."""
+    claims: dict[str, Any] = jwt.decode(
+        token, key, algorithms=[JWT_ALGORITHM], options={"require": ["exp", "iat", "sub", "jti"]}
+    )
+    return claims

@@ -1,0 +1,40 @@
+"""Alembic, driven from code: `signalhub migrate`, the test fixtures and `make run` all build the
+schema the same way."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy.engine import Connection
+
+from signalhub.db import Database
+
+MIGRATIONS_DIR = Path(__file__).parent
+
+
+def alembic_config(url: str | None = None) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    if url is not None:
+        config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    return config
+
+
+async def upgrade(database: Database, revision: str = "head") -> None:
+    await _run(database, lambda config: command.upgrade(config, revision))
+
+
+async def downgrade(database: Database, revision: str) -> None:
+    await _run(database, lambda config: command.downgrade(config, revision))
+
+
+async def _run(database: Database, operation: object) -> None:
+    def run_sync(connection: Connection) -> None:
+        config = alembic_config()
+        config.attributes["connection"] = connection
+        operation(config)  # type: ignore[operator]
+
+    async with database.engine.begin() as connection:
+        await connection.run_sync(run_sync)

@@ -1,0 +1,33 @@
+"""Every table, imported here so Alembic's target_metadata sees them all."""
+
+from signalhub.models.audit_log import AuditLog
+from signalhub.models.base import Base
+from signalhub.models.entitlement import Entitlement
+from signalhub.models.login_request import LoginRequest, LoginRequestStatus
+from signalhub.models.outbox_message import OutboxMessage, OutboxStatus, Priority
+from signalhub.models.payment import Payment, PaymentProvider, PaymentStatus
+from signalhub.models.product import Product, Tier
+from signalhub.models.refresh_token import RefreshToken
+from signalhub.models.stripe_event import StripeEvent, StripeEventStatus
+from signalhub.models.user import Role, User
+
+__all__ = [
+    "AuditLog",
+    "Base",
+    "Entitlement",
+    "LoginRequest",
+    "LoginRequestStatus",
+    "OutboxMessage",
+    "OutboxStatus",
+    "Payment",
+    "PaymentProvider",
+    "PaymentStatus",
+    "Priority",
+    "Product",
+    "RefreshToken",
+    "Role",
+    "StripeEvent",
+    "StripeEventStatus",
+    "Tier",
+    "User",
+]

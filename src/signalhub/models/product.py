@@ -1,0 +1,36 @@
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import JSON, Boolean, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from signalhub.models.base import Base, IdMixin, TimestampMixin
+
+
+class Tier(StrEnum):
+    """Declared in rank order: a higher tier includes everything a lower one gives."""
+
+    free = "free"
+    premium = "premium"
+    vip = "vip"
+    enterprise = "enterprise"
+
+    @property
+    def rank(self) -> int:
+        return list(Tier).index(self)
+
+
+class Product(IdMixin, TimestampMixin, Base):
+    __tablename__ = "products"
+
+    code: Mapped[str] = mapped_column(String(64), unique=True, nullable=False)
+    name: Mapped[str] = mapped_column(String(128), nullable=False)
+    description: Mapped[str] = mapped_column(Text, default="", nullable=False)
+    tier: Mapped[str] = mapped_column(String(16), nullable=False)
+    duration_days: Mapped[int] = mapped_column(Integer, nullable=False)
+    price_usd_cents: Mapped[int] = mapped_column(Integer, nullable=False)
+    price_stars: Mapped[int] = mapped_column(Integer, nullable=False)
+    features: Mapped[list[Any]] = mapped_column(JSON, default=list, nullable=False)
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True, nullable=False)

@@ -1,0 +1,43 @@
+"""Every outgoing Telegram message is a row here, written in the transaction of the change that
+caused it; the sender drains the table under Telegram's rate limits."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from signalhub.kit.time import utcnow
+from signalhub.models import OutboxMessage, OutboxStatus, Priority
+from signalhub.outbox.repository import OutboxRepository
+
+# One button: {"text": ..., "url": ...} or {"text": ..., "callback_data": ...}; one list per row.
+Buttons = list[list[dict[str, str]]]
+
+
+async def enqueue(
+    session: AsyncSession,
+    chat_id: int,
+    text: str,
+    buttons: Buttons | None = None,
+    *,
+    priority: Priority = Priority.transactional,
+    kind: str,
+    user_id: int | None = None,
+) -> OutboxMessage:
+    now = utcnow()
+    buttons_json: list[Any] | None = [list(row) for row in buttons] if buttons else None
+    return await OutboxRepository(session).add(
+        OutboxMessage(
+            chat_id=chat_id,
+            user_id=user_id,
+            kind=kind,
+            priority=int(priority),
+            text=text,
+            buttons=buttons_json,
+            status=OutboxStatus.pending,
+            attempts=0,
+            next_attempt_at=now,
+            created_at=now,
+        )
+    )

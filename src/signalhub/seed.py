@@ -1,0 +1,107 @@
+"""Demo data for `make run`: the catalog, a demo admin and a demo trader with a paid month.
+Safe to run again: everything is looked up by its natural key first."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from signalhub.billing import service as billing
+from signalhub.catalog import service as catalog
+from signalhub.catalog.schemas import ProductCreate
+from signalhub.entitlements import service as entitlements
+from signalhub.kit.time import utcnow
+from signalhub.models import PaymentProvider, PaymentStatus, Role, Tier
+from signalhub.users import service as users
+
+logger = logging.getLogger("signalhub.seed")
+
+DEMO_ADMIN_TELEGRAM_ID = 100000001
+DEMO_TRADER_TELEGRAM_ID = 100000002
+DEMO_PAYMENT_ID = "pi_demo_seed_premium"
+
+PRODUCTS = (
+    ProductCreate(
+        code="premium_monthly",
+        name="Premium",
+        description="Every signal, approved from Telegram, executed by one MT5 terminal.",
+        tier=Tier.premium,
+        duration_days=30,
+        price_usd_cents=1900,
+        price_stars=1500,
+        features=["All signals in real time", "One MT5 device", "Approve or reject in one tap"],
+    ),
+    ProductCreate(
+        code="vip_monthly",
+        name="VIP",
+        description="Premium plus more terminals and priority delivery.",
+        tier=Tier.vip,
+        duration_days=30,
+        price_usd_cents=4900,
+        price_stars=3800,
+        features=["Everything in Premium", "Up to 3 MT5 devices", "Priority signal delivery"],
+    ),
+    ProductCreate(
+        code="enterprise_monthly",
+        name="Enterprise",
+        description="For desks: many terminals and direct support.",
+        tier=Tier.enterprise,
+        duration_days=30,
+        price_usd_cents=19900,
+        price_stars=15000,
+        features=["Everything in VIP", "Up to 20 MT5 devices", "Direct support line"],
+    ),
+)
+
+
+@dataclass(frozen=True)
+class SeedReport:
+    products_created: int
+    users_created: int
+    payments_created: int
+
+
+async def seed(session: AsyncSession) -> SeedReport:
+    now = utcnow()
+    products_created = 0
+    for product in PRODUCTS:
+        if await catalog.find_by_code(session, product.code) is None:
+            await catalog.create(session, product, actor_user_id=None)
+            products_created += 1
+
+    users_created = 0
+    demo_users = (
+        (DEMO_ADMIN_TELEGRAM_ID, "demo_admin", "Demo Admin"),
+        (DEMO_TRADER_TELEGRAM_ID, "demo_trader", "Demo Trader"),
+    )
+    for telegram_id, username, first_name in demo_users:
+        if await users.get_by_telegram_id(session, telegram_id) is None:
+            users_created += 1
+        await users.upsert_from_telegram(
+            session,
+            users.TelegramProfile(telegram_id, username, first_name, "en"),
+            admin_telegram_ids=[DEMO_ADMIN_TELEGRAM_ID],
+        )
+
+    trader = await users.get_by_telegram_id(session, DEMO_TRADER_TELEGRAM_ID)
+    premium = await catalog.get_by_code(session, "premium_monthly")
+    assert trader is not None
+    assert trader.role == Role.user
+    payment, payment_created = await billing.record_payment(
+        session,
+        provider=PaymentProvider.stripe,
+        provider_payment_id=DEMO_PAYMENT_ID,
+        user_id=trader.id,
+        product_id=premium.id,
+        amount_minor=premium.price_usd_cents,
+        currency="USD",
+        status=PaymentStatus.succeeded,
+        now=now,
+        details={"seeded": True},
+    )
+    await entitlements.grant(session, premium, payment, now)
+    report = SeedReport(products_created, users_created, int(payment_created))
+    logger.info("seeded", extra=report.__dict__)
+    return report

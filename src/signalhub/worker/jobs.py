@@ -1,0 +1,23 @@
+"""Periodic jobs. Each runs in its own transaction, owned and committed by the runner."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from signalhub.auth import service as auth
+
+
+@dataclass(frozen=True)
+class PeriodicJob:
+    name: str
+    interval_s: float
+    run: Callable[[AsyncSession, datetime], Awaitable[object]]
+
+
+DEFAULT_JOBS = (
+    PeriodicJob("purge_expired_refresh_tokens", 3600, auth.purge_expired_refresh_tokens),
+)

@@ -1,0 +1,140 @@
+"""Test fixtures (after Polar's tests/fixtures): one database built by `alembic upgrade head` per
+run, each test inside a transaction that is rolled back; race tests get a committing engine.
+
+SIGNALHUB_TEST_DATABASE_URL picks the database (PostgreSQL in CI); the default is a SQLite file."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import pytest
+from asgi_lifespan import LifespanManager
+from fastapi import FastAPI
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
+
+from signalhub import migrations
+from signalhub.app import create_app
+from signalhub.config import Environment, Settings
+from signalhub.db import Database
+from signalhub.models import Base
+
+TEST_BOT_TOKEN = "123456789:AAFakeTestTokenForSignalhubTests_0123"
+TEST_JWT_SECRET = "test-jwt-secret-which-is-long-enough-for-hs256"
+
+
+def test_database_url(tmp_dir: Path) -> str:
+    return os.environ.get(
+        "SIGNALHUB_TEST_DATABASE_URL", f"sqlite+aiosqlite:///{tmp_dir / 'signalhub-test.db'}"
+    )
+
+
+def is_postgres(url: str) -> bool:
+    return url.startswith("postgresql")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    url = os.environ.get("SIGNALHUB_TEST_DATABASE_URL", "sqlite")
+    if is_postgres(url):
+        return
+    skip = pytest.mark.skip(reason="needs PostgreSQL: set SIGNALHUB_TEST_DATABASE_URL")
+    for item in items:
+        if "postgres" in item.keywords:
+            item.add_marker(skip)
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    return test_database_url(tmp_path_factory.mktemp("db"))
+
+
+def make_settings(database_url: str, **overrides: object) -> Settings:
+    values: dict[str, object] = {
+        "env": Environment.test,
+        "database_url": database_url,
+        "jwt_secret": TEST_JWT_SECRET,
+        "telegram_bot_token": TEST_BOT_TOKEN,
+        "telegram_bot_username": "signalhub_test_bot",
+        "admin_telegram_ids": [900],
+        "run_worker_in_process": False,
+        "redis_url": os.environ.get("SIGNALHUB_TEST_REDIS_URL"),
+    }
+    values.update(overrides)
+    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+
+
+@pytest.fixture
+def settings(database_url: str) -> Settings:
+    return make_settings(database_url)
+
+
+async def reset_schema(database: Database) -> None:
+    """Drop whatever an earlier run left, then build the schema the way production does."""
+    async with database.engine.begin() as connection:
+        if database.dialect == "postgresql":
+            await connection.execute(text("DROP SCHEMA public CASCADE"))
+            await connection.execute(text("CREATE SCHEMA public"))
+        else:
+            await connection.run_sync(Base.metadata.drop_all)
+            await connection.execute(text("DROP TABLE IF EXISTS alembic_version"))
+    await migrations.upgrade(database)
+
+
+@pytest.fixture(scope="session")
+async def migrated_database(database_url: str) -> AsyncIterator[Database]:
+    database = Database.from_url(database_url)
+    await reset_schema(database)
+    yield database
+    await database.dispose()
+
+
+@pytest.fixture
+async def connection(migrated_database: Database) -> AsyncIterator[AsyncConnection]:
+    async with migrated_database.engine.connect() as connection:
+        transaction = await connection.begin()
+        yield connection
+        await transaction.rollback()
+
+
+@pytest.fixture
+def database(migrated_database: Database, connection: AsyncConnection) -> Database:
+    """A Database whose sessions all join the test's outer transaction: a commit in the code
+    under test releases a savepoint, and everything is rolled back after the test."""
+    return Database(
+        migrated_database.engine,
+        async_sessionmaker(
+            bind=connection, expire_on_commit=False, join_transaction_mode="create_savepoint"
+        ),
+    )
+
+
+@pytest.fixture
+async def session(database: Database) -> AsyncIterator[AsyncSession]:
+    async with database.sessionmaker() as session:
+        yield session
+
+
+@pytest.fixture
+async def committing_database(migrated_database: Database) -> AsyncIterator[Database]:
+    """Real commits on separate connections, for concurrency tests; tables emptied afterwards."""
+    yield migrated_database
+    async with migrated_database.engine.begin() as connection:
+        for table in reversed(Base.metadata.sorted_tables):
+            await connection.execute(table.delete())
+
+
+@pytest.fixture
+async def app(settings: Settings, database: Database) -> AsyncIterator[FastAPI]:
+    application = create_app(settings, database)
+    async with LifespanManager(application):
+        yield application
+
+
+@pytest.fixture
+async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+        yield client
