@@ -29,3 +29,9 @@ async def test_enqueue_writes_a_pending_row_in_the_callers_transaction(
 
     await session.rollback()
     assert await session.scalar(select(OutboxMessage).where(OutboxMessage.id == message.id)) is None
+
+
+async def test_alert_admins_queues_one_message_per_admin(session: AsyncSession) -> None:
+    messages = await outbox.alert_admins(session, [901, 902], "Dispute opened", kind="admin_alert")
+    assert sorted(message.chat_id for message in messages) == [901, 902]
+    assert {message.kind for message in messages} == {"admin_alert"}

@@ -41,3 +41,13 @@ async def enqueue(
             created_at=now,
         )
     )
+
+
+async def alert_admins(
+    session: AsyncSession, admin_telegram_ids: list[int], text: str, *, kind: str
+) -> list[OutboxMessage]:
+    """Operational alerts (a dispute, an event that can never succeed) to every listed admin."""
+    return [
+        await enqueue(session, chat_id, text, priority=Priority.transactional, kind=kind)
+        for chat_id in admin_telegram_ids
+    ]
