@@ -1,0 +1,122 @@
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'ApiError';
+  }
+}
+
+export type Tier = 'free' | 'premium' | 'vip' | 'enterprise';
+
+export interface TokenResponse {
+  access_token: string;
+  refresh_token: string;
+  expires_in: number;
+  user: { id: number; telegram_id: number; tier: Tier; is_premium: boolean };
+}
+
+export interface AppConfig {
+  bot_username: string | null;
+}
+
+export interface QrStart {
+  auth_code: string;
+  qr_code_url: string;
+  expires_in: number;
+  interval: number;
+  poll_secret: string;
+  match_code: string;
+}
+
+export type PaymentStatus = 'pending' | 'succeeded' | 'failed' | 'refunded' | 'disputed';
+
+export interface Payment {
+  id: number;
+  provider: 'stripe' | 'telegram_stars';
+  product_code: string | null;
+  product_name: string | null;
+  amount_minor: number;
+  currency: 'USD' | 'XTR';
+  status: PaymentStatus;
+  created_at: string;
+}
+
+export interface Billing {
+  tier: Tier;
+  expires_at: string | null;
+  payments: Payment[];
+}
+
+export async function request<T>(path: string, init: RequestInit = {}): Promise<T> {
+  let response: Response;
+  try {
+    response = await fetch(path, init);
+  } catch {
+    throw new ApiError(0, 'network_error', 'Cannot reach the server. Check your connection.');
+  }
+  const body: unknown = await response.json().catch(() => null);
+  if (!response.ok) {
+    const error = (body as { error?: { code?: unknown; message?: unknown } } | null)?.error;
+    throw new ApiError(
+      response.status,
+      typeof error?.code === 'string' ? error.code : 'http_error',
+      typeof error?.message === 'string' ? error.message : `Request failed (HTTP ${response.status})`,
+    );
+  }
+  return body as T;
+}
+
+function postJson<T>(path: string, body?: unknown): Promise<T> {
+  return request<T>(path, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify(body ?? {}),
+  });
+}
+
+export const publicApi = {
+  appConfig: () => request<AppConfig>('/api/v1/app-config'),
+  exchangeInitData: (initData: string) =>
+    postJson<TokenResponse>('/api/v1/auth/telegram', { init_data: initData }),
+  refresh: (refreshToken: string) =>
+    postJson<TokenResponse>('/api/v1/auth/refresh', { refresh_token: refreshToken }),
+  startQrLogin: () => postJson<QrStart>('/oauth/mini_app/start'),
+  pollQrLogin: (authCode: string, signature: string) =>
+    postJson<TokenResponse>('/oauth/mini_app/callback', { auth_code: authCode, signature }),
+};
+
+export interface Credentials {
+  accessToken(): string | null;
+  /** Resolves true when a fresh access token is available to retry with. */
+  reauthenticate(): Promise<boolean>;
+  signOut(): void;
+}
+
+export function createApi(credentials: Credentials) {
+  const send = <T>(path: string) =>
+    request<T>(path, { headers: { Authorization: `Bearer ${credentials.accessToken() ?? ''}` } });
+
+  async function authorized<T>(path: string): Promise<T> {
+    try {
+      return await send<T>(path);
+    } catch (error) {
+      if (!(error instanceof ApiError) || error.status !== 401) throw error;
+      if (!(await credentials.reauthenticate())) throw error;
+    }
+    try {
+      return await send<T>(path);
+    } catch (error) {
+      if (error instanceof ApiError && error.status === 401) credentials.signOut();
+      throw error;
+    }
+  }
+
+  return {
+    billing: () => authorized<Billing>('/api/v1/billing'),
+  };
+}
+
+export type Api = ReturnType<typeof createApi>;

@@ -1,0 +1,21 @@
+import '@telegram-apps/telegram-ui/dist/styles.css';
+import './styles.css';
+import { AppRoot } from '@telegram-apps/telegram-ui';
+import { StrictMode } from 'react';
+import { createRoot } from 'react-dom/client';
+import { createApi } from './api';
+import { App } from './App';
+import { Auth } from './auth';
+import { initTelegram } from './init';
+
+void initTelegram().then((env) => {
+  const auth = new Auth(env.initData);
+  void auth.start();
+  createRoot(document.getElementById('root')!).render(
+    <StrictMode>
+      <AppRoot className="app-root" appearance={env.appearance} platform={env.platform}>
+        <App auth={auth} api={createApi(auth)} />
+      </AppRoot>
+    </StrictMode>,
+  );
+});

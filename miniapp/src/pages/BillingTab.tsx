@@ -1,0 +1,125 @@
+import { Button, Cell, List, Placeholder, Section, Text } from '@telegram-apps/telegram-ui';
+import { useCallback, useEffect, useState } from 'react';
+import { ApiError, publicApi, type Api, type Billing } from '../api';
+import { EmptyState } from '../components/EmptyState';
+import { Loading } from '../components/Loading';
+import { formatAmount, formatCountdown, formatDate, statusName, tierName } from '../format';
+import { useNow, useVisibleInterval } from '../hooks';
+import { openTelegramUrl } from '../telegram';
+
+const REFRESH_MS = 30_000;
+
+const errorMessage = (error: unknown) =>
+  error instanceof ApiError ? error.message : 'Something went wrong. Please try again.';
+
+function Expiry({ billing }: { billing: Billing }) {
+  const now = useNow();
+  if (billing.tier === 'free' || !billing.expires_at) {
+    return <span data-testid="billing-expiry">{billing.tier === 'free' ? 'No active subscription' : 'No expiry date'}</span>;
+  }
+  const remaining = new Date(billing.expires_at).getTime() - now;
+  const date = formatDate(billing.expires_at);
+  return (
+    <span data-testid="billing-expiry">
+      {remaining > 0 ? `Expires ${date} · ${formatCountdown(remaining)}` : `Expired ${date}`}
+    </span>
+  );
+}
+
+function Upgrade({ botUsername }: { botUsername: string | null | undefined }) {
+  return (
+    <div className="upgrade">
+      <Button
+        data-testid="upgrade-button"
+        size="l"
+        stretched
+        disabled={!botUsername}
+        onClick={() => botUsername && openTelegramUrl(`https://t.me/${botUsername}?start=shop`)}
+      >
+        Upgrade
+      </Button>
+      {botUsername === null && (
+        <Text className="hint" data-testid="upgrade-unavailable">
+          Upgrades are unavailable right now: the shop bot is not configured.
+        </Text>
+      )}
+    </div>
+  );
+}
+
+export function BillingTab({ api }: { api: Api }) {
+  const [billing, setBilling] = useState<Billing | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  // undefined while the config is loading, so the button doesn't flash the "unavailable" note.
+  const [botUsername, setBotUsername] = useState<string | null | undefined>(undefined);
+
+  const load = useCallback(
+    () =>
+      api.billing().then(
+        (result) => {
+          setBilling(result);
+          setError(null);
+        },
+        (failure: unknown) => setError(errorMessage(failure)),
+      ),
+    [api],
+  );
+
+  useEffect(() => {
+    void load();
+    publicApi.appConfig().then(
+      (config) => setBotUsername(config.bot_username),
+      () => setBotUsername(null),
+    );
+  }, [load]);
+
+  useVisibleInterval(load, REFRESH_MS);
+
+  if (!billing) {
+    if (!error) return <Loading />;
+    return (
+      <Placeholder
+        data-testid="billing-error"
+        header="Couldn't load billing"
+        description={error}
+        action={
+          <Button size="m" onClick={() => void load()}>
+            Retry
+          </Button>
+        }
+      />
+    );
+  }
+
+  return (
+    <List>
+      {error && (
+        <Text className="hint" role="status">
+          Couldn't refresh: {error}
+        </Text>
+      )}
+      <Section header="Subscription">
+        <Cell subtitle={<Expiry billing={billing} />} multiline>
+          <span data-testid="billing-tier">{tierName(billing.tier)}</span>
+        </Cell>
+      </Section>
+      <Upgrade botUsername={botUsername} />
+      <Section header="Recent payments">
+        {billing.payments.length === 0 ? (
+          <EmptyState header="No payments yet" />
+        ) : (
+          billing.payments.map((payment) => (
+            <Cell
+              key={payment.id}
+              data-testid="payment-row"
+              subtitle={`${formatDate(payment.created_at)} · ${statusName(payment.status)}`}
+              after={<span className="amount">{formatAmount(payment)}</span>}
+            >
+              {payment.product_name ?? payment.product_code ?? 'Payment'}
+            </Cell>
+          ))
+        )}
+      </Section>
+    </List>
+  );
+}

@@ -1,0 +1,20 @@
+import { openTelegramLink } from '@telegram-apps/sdk-react';
+
+/**
+ * True when a Telegram client can receive SDK calls. Launch params alone are not enough: Telegram
+ * Web links can be opened in a plain tab, where the params sit in the URL hash but nothing listens.
+ */
+export function hasTelegramClient(): boolean {
+  const external = window.external as { notify?: unknown } | undefined;
+  return window.self !== window.top || 'TelegramWebviewProxy' in window || typeof external?.notify === 'function';
+}
+
+export function openTelegramUrl(url: string): void {
+  if (hasTelegramClient() && openTelegramLink.isAvailable()) {
+    openTelegramLink(url);
+    return;
+  }
+  const opened = window.open(url, '_blank');
+  if (opened) opened.opener = null;
+  else window.location.assign(url);
+}
