@@ -27,7 +27,7 @@ miniapp: $(MINIAPP_INSTALLED)
 browser:
 	@test -x $(CHROMIUM) || (apt-get update -qq && apt-get install -y -qq chromium)
 
-run: install
+run: install miniapp
 	$(BIN)/signalhub migrate
 	$(BIN)/signalhub seed
 	exec $(BIN)/signalhub serve
@@ -46,12 +46,12 @@ typecheck: install
 miniapp-test: $(MINIAPP_INSTALLED)
 	cd miniapp && npm run typecheck && npm test
 
-pytest: install browser
+pytest: install miniapp browser
 	$(BIN)/pytest --cov --cov-report=term
 
-test: lint typecheck pytest
+test: lint typecheck miniapp-test pytest
 
-bench: install
+bench: install miniapp
 	$(BIN)/python -m bench
 
 clean:

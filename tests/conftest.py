@@ -60,7 +60,7 @@ def make_settings(database_url: str, **overrides: object) -> Settings:
         "telegram_bot_username": "signalhub_test_bot",
         "admin_telegram_ids": [900],
         "run_worker_in_process": False,
-        "redis_url": os.environ.get("SIGNALHUB_TEST_REDIS_URL"),
+        "signin_rate_limit_per_minute": 10_000,
     }
     values.update(overrides)
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]

@@ -17,6 +17,7 @@ from signalhub.config import Settings, get_settings
 from signalhub.db import Database
 from signalhub.errors import AppError
 from signalhub.kit.logging import masker
+from signalhub.kit.ratelimit import build_rate_limiter
 from signalhub.ops.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
 from signalhub.worker.runner import Worker
 
@@ -36,6 +37,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
             if settings.worker_in_process:
                 worker = Worker(settings, database)
                 await stack.enter_async_context(worker.running())
+            stack.push_async_callback(app.state.rate_limiter.close)
             if owns_database:
                 stack.push_async_callback(database.dispose)
             yield
@@ -48,6 +50,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     )
     app.state.settings = settings
     app.state.database = database
+    app.state.rate_limiter = build_rate_limiter(settings.redis_url)
     app.include_router(api.router)
     _install_error_handlers(app)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)

@@ -84,6 +84,19 @@ def seed(_args: argparse.Namespace, settings: Settings) -> int:
     return _run(main())
 
 
+def demo_link(_args: argparse.Namespace, settings: Settings) -> int:
+    from signalhub.auth.demo import DemoLinkRefused, launch_url
+    from signalhub.kit.time import utcnow
+    from signalhub.seed import DEMO_TRADER_TELEGRAM_ID
+
+    try:
+        print(launch_url(settings, DEMO_TRADER_TELEGRAM_ID, "Demo Trader", utcnow()))
+    except DemoLinkRefused as refusal:
+        print(f"signalhub: {refusal}", file=sys.stderr)
+        return 2
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="signalhub", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -108,6 +121,9 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser("seed", help="catalog and demo users (idempotent)").set_defaults(
         handler=seed
     )
+    commands.add_parser(
+        "demo-link", help="development only: a URL opening the Mini App as the demo trader"
+    ).set_defaults(handler=demo_link)
     return parser
 
 

@@ -52,6 +52,8 @@ class Settings(BaseSettings):
     stripe_api_base: str | None = None
     stripe_accept_test_events: bool = False
     init_data_max_age_s: int = Field(default=86400, ge=1)
+    signin_rate_limit_per_minute: int = Field(default=60, ge=1)
+    miniapp_dist: Path = Path("miniapp/dist")
     run_worker_in_process: bool | None = None
     log_level: str = "INFO"
     max_body_bytes: int = 1024 * 1024

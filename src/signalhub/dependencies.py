@@ -10,7 +10,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from signalhub.config import Settings
 from signalhub.db import Database
-from signalhub.errors import AppError
+from signalhub.errors import AppError, RateLimited
+from signalhub.kit.ratelimit import RateLimiter
 
 
 def get_settings_dep(request: Request) -> Settings:
@@ -48,3 +49,16 @@ DatabaseDep = Annotated[Database, Depends(get_database)]
 # "function" scope: the commit happens before the response is sent, so a failed commit is never
 # answered with a success.
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
+
+
+async def signin_rate_limit(request: Request) -> None:
+    """Sign-in endpoints are rate limited per client IP (behind a proxy, uvicorn's
+    --proxy-headers puts the forwarded address here)."""
+    settings = get_settings_dep(request)
+    limiter: RateLimiter = request.app.state.rate_limiter
+    client_ip = request.client.host if request.client else "unknown"
+    if not await limiter.allow(f"signin:{client_ip}", settings.signin_rate_limit_per_minute, 60):
+        raise RateLimited("Too many sign-in attempts from this address; wait a minute.")
+
+
+SigninRateLimit = Depends(signin_rate_limit)

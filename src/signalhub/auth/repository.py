@@ -5,7 +5,7 @@ from datetime import datetime
 from sqlalchemy import delete, select, update
 
 from signalhub.kit.repository import Repository
-from signalhub.models import RefreshToken
+from signalhub.models import LoginRequest, RefreshToken
 
 
 class RefreshTokenRepository(Repository):
@@ -38,5 +38,23 @@ class RefreshTokenRepository(Repository):
     async def delete_expired(self, now: datetime) -> int:
         result = await self.session.execute(
             delete(RefreshToken).where(RefreshToken.expires_at < now)
+        )
+        return int(getattr(result, "rowcount", 0) or 0)
+
+
+class LoginRequestRepository(Repository):
+    async def add(self, request: LoginRequest) -> LoginRequest:
+        self.session.add(request)
+        await self.session.flush()
+        return request
+
+    async def get_for_update(self, auth_code: str) -> LoginRequest | None:
+        return await self.session.scalar(
+            select(LoginRequest).where(LoginRequest.auth_code == auth_code).with_for_update()
+        )
+
+    async def delete_expired(self, before: datetime) -> int:
+        result = await self.session.execute(
+            delete(LoginRequest).where(LoginRequest.expires_at < before)
         )
         return int(getattr(result, "rowcount", 0) or 0)

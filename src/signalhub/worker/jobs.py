@@ -8,6 +8,7 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from signalhub.auth import device_flow
 from signalhub.auth import service as auth
 
 
@@ -20,4 +21,5 @@ class PeriodicJob:
 
 DEFAULT_JOBS = (
     PeriodicJob("purge_expired_refresh_tokens", 3600, auth.purge_expired_refresh_tokens),
+    PeriodicJob("purge_expired_login_requests", 3600, device_flow.purge_expired),
 )

@@ -1,0 +1,66 @@
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import pytest
+from asgi_lifespan import LifespanManager
+
+from signalhub.app import create_app
+from signalhub.config import Settings
+from signalhub.db import Database
+
+
+@pytest.fixture
+async def static_client(
+    tmp_path: Path, settings: Settings, database: Database
+) -> AsyncIterator[httpx.AsyncClient]:
+    dist = tmp_path / "dist"
+    (dist / "assets").mkdir(parents=True)
+    (dist / "index.html").write_text("<html>signalhub mini app</html>")
+    (dist / "assets" / "index-abc123.js").write_text("console.log(1)")
+    (dist / "favicon.svg").write_text("<svg/>")
+    (tmp_path / "secret.txt").write_text("outside")
+    app = create_app(settings.model_copy(update={"miniapp_dist": dist}), database)
+    async with LifespanManager(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+            yield client
+
+
+async def test_index_is_never_cached_and_serves_client_routes(
+    static_client: httpx.AsyncClient,
+) -> None:
+    for path in ("/miniapp/", "/miniapp/billing", "/miniapp/login"):
+        response = await static_client.get(path)
+        assert response.status_code == 200
+        assert "signalhub mini app" in response.text
+        assert response.headers["cache-control"] == "no-cache"
+    redirect = await static_client.get("/miniapp")
+    assert redirect.status_code == 308
+    assert redirect.headers["location"] == "/miniapp/"
+
+
+async def test_hashed_assets_are_cached_for_a_year(static_client: httpx.AsyncClient) -> None:
+    response = await static_client.get("/miniapp/assets/index-abc123.js")
+    assert response.status_code == 200
+    assert response.headers["cache-control"] == "public, max-age=31536000, immutable"
+    assert (await static_client.get("/miniapp/favicon.svg")).text == "<svg/>"
+    missing = await static_client.get("/miniapp/assets/nope.js")
+    assert missing.status_code == 404
+    assert missing.json()["error"]["code"] == "asset_not_found"
+
+
+async def test_paths_outside_the_build_are_not_served(static_client: httpx.AsyncClient) -> None:
+    for path in ("/miniapp/assets/../../secret.txt", "/miniapp/assets/%2e%2e/%2e%2e/secret.txt"):
+        response = await static_client.get(path)
+        assert "outside" not in response.text
+
+
+async def test_unbuilt_mini_app_is_a_clear_503(client: httpx.AsyncClient, tmp_path: Path) -> None:
+    app = client._transport.app  # type: ignore[attr-defined]
+    app.state.settings = app.state.settings.model_copy(update={"miniapp_dist": tmp_path / "none"})
+    response = await client.get("/miniapp/")
+    assert response.status_code == 503
+    assert response.json()["error"]["code"] == "miniapp_not_built"
