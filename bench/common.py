@@ -5,11 +5,8 @@ from __future__ import annotations
 import os
 import statistics
 
-from sqlalchemy import text
-
 from signalhub import migrations
 from signalhub.db import Database
-from signalhub.models import Base
 
 DEFAULT_DATABASE_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
 
@@ -31,12 +28,5 @@ def percentiles_ms(latencies_s: list[float]) -> dict[str, float]:
 async def fresh_database(url: str) -> Database:
     """Rebuilt through the migrations, like production; a benchmark never reuses old rows."""
     database = Database.from_url(url)
-    async with database.engine.begin() as connection:
-        if database.dialect == "postgresql":
-            await connection.execute(text("DROP SCHEMA public CASCADE"))
-            await connection.execute(text("CREATE SCHEMA public"))
-        else:
-            await connection.run_sync(Base.metadata.drop_all)
-            await connection.execute(text("DROP TABLE IF EXISTS alembic_version"))
-    await migrations.upgrade(database)
+    await migrations.rebuild(database)
     return database

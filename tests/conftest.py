@@ -13,7 +13,6 @@ import httpx
 import pytest
 from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
 
 from signalhub import migrations
@@ -71,22 +70,10 @@ def settings(database_url: str) -> Settings:
     return make_settings(database_url)
 
 
-async def reset_schema(database: Database) -> None:
-    """Drop whatever an earlier run left, then build the schema the way production does."""
-    async with database.engine.begin() as connection:
-        if database.dialect == "postgresql":
-            await connection.execute(text("DROP SCHEMA public CASCADE"))
-            await connection.execute(text("CREATE SCHEMA public"))
-        else:
-            await connection.run_sync(Base.metadata.drop_all)
-            await connection.execute(text("DROP TABLE IF EXISTS alembic_version"))
-    await migrations.upgrade(database)
-
-
 @pytest.fixture(scope="session")
 async def migrated_database(database_url: str) -> AsyncIterator[Database]:
     database = Database.from_url(database_url)
-    await reset_schema(database)
+    await migrations.rebuild(database)
     yield database
     await database.dispose()
 

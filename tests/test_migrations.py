@@ -14,7 +14,6 @@ from sqlalchemy.engine import Connection, make_url
 from signalhub import migrations
 from signalhub.db import Database
 from signalhub.models import Base
-from tests.conftest import reset_schema
 
 
 @pytest.fixture
@@ -47,7 +46,7 @@ def schema_diff(connection: Connection) -> list[object]:
 
 
 async def test_upgrade_downgrade_upgrade(scratch_database: Database) -> None:
-    await reset_schema(scratch_database)
+    await migrations.rebuild(scratch_database)
     async with scratch_database.engine.connect() as connection:
         assert await connection.run_sync(table_names) == set(Base.metadata.tables)
         assert await connection.run_sync(schema_diff) == []

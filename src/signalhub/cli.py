@@ -5,8 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
-from collections.abc import Callable, Coroutine
-from typing import Any
+from collections.abc import Awaitable, Callable
 
 import uvicorn
 from pydantic import ValidationError
@@ -19,8 +18,15 @@ from signalhub.kit import logging as signalhub_logging
 Handler = Callable[[argparse.Namespace, Settings], int]
 
 
-def _run(coroutine: Coroutine[Any, Any, int]) -> int:
-    return asyncio.run(coroutine)
+def _with_database(settings: Settings, work: Callable[[Database], Awaitable[int]]) -> int:
+    async def main() -> int:
+        database = Database.from_url(settings.database_url)
+        try:
+            return await work(database)
+        finally:
+            await database.dispose()
+
+    return asyncio.run(main())
 
 
 def serve(args: argparse.Namespace, settings: Settings) -> int:
@@ -39,49 +45,37 @@ def serve(args: argparse.Namespace, settings: Settings) -> int:
 def worker(_args: argparse.Namespace, settings: Settings) -> int:
     from signalhub.worker.runner import Worker
 
-    async def main() -> int:
-        database = Database.from_url(settings.database_url)
-        try:
-            await Worker(settings, database).run_forever()
-        finally:
-            await database.dispose()
+    async def run_forever(database: Database) -> int:
+        await Worker(settings, database).run_forever()
         return 0
 
-    return _run(main())
+    return _with_database(settings, run_forever)
 
 
 def migrate(args: argparse.Namespace, settings: Settings) -> int:
-    async def main() -> int:
-        database = Database.from_url(settings.database_url)
-        try:
-            if args.downgrade:
-                await migrations.downgrade(database, args.downgrade)
-            else:
-                await migrations.upgrade(database, args.revision)
-        finally:
-            await database.dispose()
+    async def apply(database: Database) -> int:
+        if args.downgrade:
+            await migrations.downgrade(database, args.downgrade)
+        else:
+            await migrations.upgrade(database, args.revision)
         return 0
 
-    return _run(main())
+    return _with_database(settings, apply)
 
 
 def seed(_args: argparse.Namespace, settings: Settings) -> int:
     from signalhub.seed import seed as seed_demo_data
 
-    async def main() -> int:
-        database = Database.from_url(settings.database_url)
-        try:
-            async with database.transaction() as session:
-                report = await seed_demo_data(session)
-        finally:
-            await database.dispose()
+    async def run_seed(database: Database) -> int:
+        async with database.transaction() as session:
+            report = await seed_demo_data(session)
         print(
             f"seeded: {report.products_created} products, {report.users_created} users, "
             f"{report.payments_created} payments created"
         )
         return 0
 
-    return _run(main())
+    return _with_database(settings, run_seed)
 
 
 def demo_link(_args: argparse.Namespace, settings: Settings) -> int:

@@ -7,9 +7,11 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
 from signalhub.db import Database
+from signalhub.models import Base
 
 MIGRATIONS_DIR = Path(__file__).parent
 
@@ -20,6 +22,18 @@ def alembic_config(url: str | None = None) -> Config:
     if url is not None:
         config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
     return config
+
+
+async def rebuild(database: Database) -> None:
+    """Drops everything, then upgrades to head: for throw-away databases (tests, benchmarks)."""
+    async with database.engine.begin() as connection:
+        if database.dialect == "postgresql":
+            await connection.execute(text("DROP SCHEMA public CASCADE"))
+            await connection.execute(text("CREATE SCHEMA public"))
+        else:
+            await connection.run_sync(Base.metadata.drop_all)
+            await connection.execute(text("DROP TABLE IF EXISTS alembic_version"))
+    await upgrade(database)
 
 
 async def upgrade(database: Database, revision: str = "head") -> None:
