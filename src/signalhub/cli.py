@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import sys
 from collections.abc import Callable, Coroutine
+from datetime import timedelta
 from typing import Any
 
 import uvicorn
@@ -84,6 +85,36 @@ def seed(_args: argparse.Namespace, settings: Settings) -> int:
     return _run(main())
 
 
+def stripe_reconcile(args: argparse.Namespace, settings: Settings) -> int:
+    from signalhub.billing.stripe.client import StripeApi
+    from signalhub.billing.stripe.service import reconcile
+    from signalhub.kit.time import utcnow
+
+    async def main() -> int:
+        database = Database.from_url(settings.database_url)
+        api = StripeApi(settings)
+        try:
+            report = await reconcile(database, settings, api, utcnow() - args.since)
+        finally:
+            await api.aclose()
+            await database.dispose()
+        print(report.summary())
+        return 0
+
+    return _run(main())
+
+
+_DURATION_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
+
+
+def duration(text: str) -> timedelta:
+    """`90s`, `30m`, `72h`, `7d`."""
+    unit = _DURATION_UNITS.get(text[-1:])
+    if unit is None or not text[:-1].isdigit():
+        raise argparse.ArgumentTypeError(f"not a duration like 72h or 7d: {text!r}")
+    return timedelta(**{unit: int(text[:-1])})
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="signalhub", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -108,6 +139,16 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser("seed", help="catalog and demo users (idempotent)").set_defaults(
         handler=seed
     )
+
+    stripe_parser = commands.add_parser("stripe", help="Stripe payments")
+    stripe_commands = stripe_parser.add_subparsers(dest="stripe_command", required=True)
+    reconcile_parser = stripe_commands.add_parser(
+        "reconcile", help="process the events Stripe has that never reached the webhook"
+    )
+    reconcile_parser.add_argument(
+        "--since", type=duration, default=timedelta(hours=72), help="e.g. 72h (default), 7d"
+    )
+    reconcile_parser.set_defaults(handler=stripe_reconcile)
     return parser
 
 

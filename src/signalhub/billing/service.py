@@ -108,3 +108,18 @@ async def set_status(
         user_id=payment.user_id,
         data={"from": previous, "to": status, "reason": reason},
     )
+
+
+async def set_refunded_amount(session: AsyncSession, payment: Payment, amount_minor: int) -> None:
+    """Refunds are cumulative: the amount given is the total refunded so far."""
+    previous = payment.refunded_amount_minor
+    payment.refunded_amount_minor = amount_minor
+    await session.flush()
+    await audit.record(
+        session,
+        "payment.refunded_amount_changed",
+        subject_type="payment",
+        subject_id=payment.id,
+        user_id=payment.user_id,
+        data={"from": previous, "to": amount_minor, "currency": payment.currency},
+    )
