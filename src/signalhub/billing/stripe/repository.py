@@ -31,13 +31,6 @@ class StripeEventRepository(Repository):
         result = await self.session.execute(statement)
         return bool(getattr(result, "rowcount", 0))
 
-    async def get_by_event_id(self, event_id: str) -> StripeEvent | None:
-        return await self.session.scalar(
-            select(StripeEvent)
-            .where(StripeEvent.event_id == event_id)
-            .execution_options(populate_existing=True)
-        )
-
     async def finish(
         self, event_id: str, status: str, error_message: str | None, processed_at: datetime
     ) -> None:
