@@ -64,3 +64,37 @@ async def test_checkout_and_charge_events_at_once_give_one_payment_and_one_grant
         )
     assert {response.status_code for response in responses} == {200}
     assert await counts(committing_database) == (2, 1, 1)
+
+
+@pytest.mark.postgres
+async def test_a_refund_and_a_dispute_at_once_both_count(
+    committing_database: Database, settings: Settings, client_for: ClientFactory
+) -> None:
+    """Each event merges its fact into what the other committed: neither overwrites the other."""
+    async with committing_database.transaction() as session:
+        user, product = await create_user(session), await create_product(session)
+    meta = ev.metadata(user_id=user.id, product=product.code)
+    async with client_for(settings, committing_database) as client:
+        for _ in range(5):
+            intent = ev.unique("pi")
+            charge = ev.charge(meta=meta, payment_intent=intent)
+            assert (
+                await post_event(client, ev.event("charge.succeeded", charge))
+            ).status_code == 200
+            opened = ev.dispute(
+                charge_id=str(charge["id"]), payment_intent=intent, status="needs_response"
+            )
+            refund = ev.event("charge.refunded", {**charge, "amount_refunded": 700})
+            responses = await asyncio.gather(
+                post_event(client, refund),
+                post_event(client, ev.event("charge.dispute.created", opened)),
+            )
+            assert [response.status_code for response in responses] == [200, 200]
+            async with committing_database.transaction() as session:
+                payment = await session.scalar(
+                    select(Payment).where(Payment.provider_payment_id == intent)
+                )
+            assert payment is not None
+            assert (payment.status, payment.refunded_amount_minor) == ("disputed", 700)
+            assert payment.details["facts"]["dispute"] == "open"
+            assert payment.details["facts"]["refunded_minor"] == 700

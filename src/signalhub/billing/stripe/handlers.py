@@ -161,9 +161,6 @@ async def _record(
     incoming: PaymentFacts,
     reason: str | None = None,
 ) -> Payment:
-    # Every change to one user's money runs under that user's lock, so two events of one
-    # payment handled at once by two instances apply one after the other.
-    await UserRepository(context.session).lock(purchase.user.id)
     payment, _ = await billing.record_payment(
         context.session,
         provider=PaymentProvider.stripe,
@@ -189,7 +186,11 @@ async def _update(
     reason: str | None = None,
 ) -> None:
     session = context.session
+    # Every change to one user's money runs under that user's lock, so two events of one
+    # payment handled at once by two instances apply one after the other, each reading the
+    # facts the other committed.
     await UserRepository(session).lock(payment.user_id)
+    await session.refresh(payment)
     facts = PaymentFacts.from_json(payment.details.get(FACTS_KEY)).merge(incoming)
     payment.details = {**payment.details, **(details or {}), FACTS_KEY: facts.to_json()}
     await session.flush()
