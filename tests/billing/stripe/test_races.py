@@ -98,3 +98,23 @@ async def test_a_refund_and_a_dispute_at_once_both_count(
             assert (payment.status, payment.refunded_amount_minor) == ("disputed", 700)
             assert payment.details["facts"]["dispute"] == "open"
             assert payment.details["facts"]["refunded_minor"] == 700
+
+
+@pytest.mark.postgres
+async def test_many_purchases_by_one_user_at_once_do_not_deadlock(
+    committing_database: Database, settings: Settings, client_for: ClientFactory
+) -> None:
+    """The user's lock is taken before anything referencing the user is inserted: a payment's
+    foreign key share-locks the user row, and two such holders both asking for the lock
+    would deadlock."""
+    async with committing_database.transaction() as session:
+        user, product = await create_user(session), await create_product(session)
+    meta = ev.metadata(user_id=user.id, product=product.code)
+    payloads = [
+        ev.event("charge.succeeded", ev.charge(meta=meta, payment_intent=ev.unique("pi")))
+        for _ in range(20)
+    ]
+    async with client_for(settings, committing_database) as client:
+        responses = await asyncio.gather(*(post_event(client, payload) for payload in payloads))
+    assert [response.status_code for response in responses] == [200] * 20
+    assert await counts(committing_database) == (20, 20, 20)

@@ -161,6 +161,9 @@ async def _record(
     incoming: PaymentFacts,
     reason: str | None = None,
 ) -> Payment:
+    # Lock before inserting: the payment's foreign key takes a share lock on the user row, and
+    # two transactions each holding one and both asking for the lock would deadlock.
+    await UserRepository(context.session).lock(purchase.user.id)
     payment, _ = await billing.record_payment(
         context.session,
         provider=PaymentProvider.stripe,
@@ -188,7 +191,7 @@ async def _update(
     session = context.session
     # Every change to one user's money runs under that user's lock, so two events of one
     # payment handled at once by two instances apply one after the other, each reading the
-    # facts the other committed.
+    # facts the other committed (a dispute finds its payment before it holds the lock).
     await UserRepository(session).lock(payment.user_id)
     await session.refresh(payment)
     facts = PaymentFacts.from_json(payment.details.get(FACTS_KEY)).merge(incoming)
