@@ -88,11 +88,12 @@ def seed(_args: argparse.Namespace, settings: Settings) -> int:
 def stripe_reconcile(args: argparse.Namespace, settings: Settings) -> int:
     from signalhub.billing.stripe.client import StripeApi
     from signalhub.billing.stripe.service import reconcile
+    from signalhub.errors import AppError
     from signalhub.kit.time import utcnow
 
     async def main() -> int:
-        database = Database.from_url(settings.database_url)
         api = StripeApi(settings)
+        database = Database.from_url(settings.database_url)
         try:
             report = await reconcile(database, settings, api, utcnow() - args.since)
         finally:
@@ -101,7 +102,11 @@ def stripe_reconcile(args: argparse.Namespace, settings: Settings) -> int:
         print(report.summary())
         return 0
 
-    return _run(main())
+    try:
+        return _run(main())
+    except AppError as error:
+        print(f"signalhub: {error.message}", file=sys.stderr)
+        return 1
 
 
 _DURATION_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}

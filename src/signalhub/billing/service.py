@@ -49,6 +49,7 @@ async def record_payment(
     now: datetime,
     details: dict[str, Any] | None = None,
     is_recurring: bool = False,
+    failure_reason: str | None = None,
 ) -> tuple[Payment, bool]:
     """Puts a provider's payment in the ledger once; returns the row and whether it is new."""
     repository = PaymentRepository(session)
@@ -62,6 +63,7 @@ async def record_payment(
             currency=currency,
             status=status,
             is_recurring=is_recurring,
+            failure_reason=failure_reason,
             details=details or {},
             created_at=now,
         )

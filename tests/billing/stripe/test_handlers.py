@@ -163,6 +163,7 @@ async def test_charge_failed_marks_the_payment_failed_and_tells_the_user_why(
 
     payment = await payment_for(session, intent)
     assert payment.status == "failed"
+    assert payment.failure_reason == "Your card was declined."
     assert await entitlement_for(session, payment) is None
     messages = await outbox_for(session, buyer.telegram_id, "payment_failed")
     assert len(messages) == 1
@@ -255,12 +256,16 @@ async def test_a_dispute_alerts_admins_and_its_outcome_decides_the_entitlement(
     alerts = await outbox_for(session, 900, "admin_alert")
     assert len(alerts) == 1
     assert opened["id"] in alerts[0].text
+    assert "19.00 USD" in alerts[0].text
 
     await deliver(
         session, settings, ev.event("charge.dispute.closed", {**opened, "status": closing})
     )
     payment = await payment_for(session, intent)
     assert payment.status == status
+    alerts = await outbox_for(session, 900, "admin_alert")
+    assert len(alerts) == 2
+    assert f"closed: {closing}" in alerts[1].text
     entitlement = await entitlement_for(session, payment)
     assert entitlement is not None
     assert (entitlement.revoked_at is not None) is revoked

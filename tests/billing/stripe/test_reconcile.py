@@ -21,6 +21,7 @@ from signalhub.db import Database
 from signalhub.kit.time import utcnow
 from signalhub.models import Entitlement, Payment, Product, StripeEvent, User
 from tests.billing.stripe.conftest import API_KEY, post_event
+from tests.e2e.server import free_port
 from tests.factories import create_product, create_user
 from tests.fakes import stripe_events as ev
 from tests.fakes.stripe_api import FakeStripe
@@ -118,6 +119,25 @@ def test_the_cli_reports_what_it_found_and_did(
     assert capsys.readouterr().out.strip() == "found 3 events, 0 new: processed 0, failed 0"
     (request, *_) = fake_stripe.requests_to("/v1/events")
     assert abs(int(request.query["created[gte]"]) - (utcnow().timestamp() - 72 * 3600)) < 60
+
+
+def test_the_cli_without_an_api_key_says_so(
+    cli_database: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.delenv("SIGNALHUB_STRIPE_API_KEY")
+    get_settings.cache_clear()
+    assert cli.main(["stripe", "reconcile"]) == 1
+    assert "SIGNALHUB_STRIPE_API_KEY" in capsys.readouterr().err
+
+
+def test_the_cli_reports_an_unreachable_stripe(
+    cli_database: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("SIGNALHUB_STRIPE_API_BASE", f"http://127.0.0.1:{free_port()}")
+    get_settings.cache_clear()
+    assert cli.main(["migrate"]) == 0
+    assert cli.main(["stripe", "reconcile", "--since", "1h"]) == 1
+    assert "Stripe is unreachable" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize(

@@ -88,6 +88,8 @@ async def charge_refunded(context: EventContext, charge: dict[str, Any]) -> None
         context,
         charge,
         PaymentFacts(
+            # Only a charge that went through can be refunded: if this event is the first we
+            # hear of it, it also tells us the payment succeeded.
             succeeded=True,
             refunded_minor=refunded,
             fully_refunded=refunded >= int(charge["amount"]),
@@ -102,7 +104,7 @@ async def dispute_created(context: EventContext, dispute: dict[str, Any]) -> Non
         context.session,
         context.settings.admin_telegram_ids,
         f"Stripe dispute {dispute['id']} opened on payment {payment.id} "
-        f"(user {payment.user_id}, {dispute.get('amount')} {payment.currency}, "
+        f"(user {payment.user_id}, {int(dispute['amount']) / 100:.2f} {payment.currency}, "
         f"reason: {dispute.get('reason') or 'unknown'}).",
         kind="admin_alert",
     )
@@ -112,6 +114,13 @@ async def dispute_closed(context: EventContext, dispute: dict[str, Any]) -> None
     payment = await _disputed_payment(context, dispute)
     outcome = Dispute.lost if dispute.get("status") == "lost" else Dispute.won
     await _update(context, payment, PaymentFacts(dispute=outcome))
+    await outbox.alert_admins(
+        context.session,
+        context.settings.admin_telegram_ids,
+        f"Stripe dispute {dispute['id']} on payment {payment.id} closed: {outcome.value}"
+        + (", access revoked." if outcome is Dispute.lost else "."),
+        kind="admin_alert",
+    )
 
 
 HANDLERS: dict[str, Handler] = {
@@ -175,6 +184,7 @@ async def _record(
         status=incoming.status,
         now=context.now,
         details={**details, FACTS_KEY: incoming.to_json()},
+        failure_reason=reason,
     )
     await _update(context, payment, incoming, details=details, reason=reason)
     return payment
@@ -247,7 +257,12 @@ async def _disputed_payment(context: EventContext, dispute: dict[str, Any]) -> P
             payment = await billing.find_payment(context.session, PaymentProvider.stripe, key)
             if payment is not None:
                 return payment
-    raise PaymentNotYetKnown(f"No payment for disputed charge {_id_of(dispute.get('charge'))}.")
+    charge_id = _id_of(dispute.get("charge"))
+    logger.warning(
+        "stripe dispute for an unknown payment",
+        extra={"event_id": context.event_id, "charge_id": charge_id},
+    )
+    raise PaymentNotYetKnown(f"No payment for disputed charge {charge_id}.")
 
 
 def _id_of(value: object) -> str | None:
