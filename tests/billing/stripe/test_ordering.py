@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from signalhub.billing.stripe.errors import PaymentNotYetKnown
 from signalhub.billing.stripe.service import process_event
 from signalhub.config import Settings
 from signalhub.db import Database
@@ -20,8 +21,9 @@ from signalhub.models import Entitlement, Payment, Product, Tier, User
 from tests.factories import create_product, create_user
 from tests.fakes import stripe_events as ev
 
-# In-order delivery: Checkout completes, the charge's own event follows, the refund comes last.
-CHECKOUT, SUCCEEDED, REFUNDED = 0, 1, 2
+# In-order delivery is index order: Checkout completes, the charge's own event follows, then
+# a partial and a full refund, then a dispute opens and is lost.
+CHECKOUT, SUCCEEDED, PARTIALLY_REFUNDED, REFUNDED, DISPUTED, DISPUTE_LOST = range(6)
 
 
 @dataclass(frozen=True)
@@ -39,14 +41,20 @@ def charge_events(user: User, product: Product) -> list[dict[str, Any]]:
     meta = ev.metadata(user_id=user.id, product=product.code)
     intent = ev.unique("pi")
     charge = ev.charge(meta=meta, payment_intent=intent)
+    dispute = ev.dispute(
+        charge_id=str(charge["id"]), payment_intent=intent, status="needs_response"
+    )
     return [
         ev.event(
             "checkout.session.completed", ev.checkout_session(meta=meta, payment_intent=intent)
         ),
         ev.event("charge.succeeded", charge),
+        ev.event("charge.refunded", {**charge, "amount_refunded": 700}),
         ev.event(
             "charge.refunded", {**charge, "amount_refunded": charge["amount"], "refunded": True}
         ),
+        ev.event("charge.dispute.created", dispute),
+        ev.event("charge.dispute.closed", {**dispute, "status": "lost"}),
     ]
 
 
@@ -74,10 +82,16 @@ async def deliver_all(
     database: Database, settings: Settings, user: User, product: Product, order: list[int]
 ) -> EndState:
     events = charge_events(user, product)
-    for index in order:
-        # One transaction per delivery, as the webhook does.
-        async with database.transaction() as session:
-            await process_event(session, events[index], settings, signed_at=None)
+    queue = list(order)
+    while queue:
+        index = queue.pop(0)
+        try:
+            # One transaction per delivery, as the webhook does.
+            async with database.transaction() as session:
+                await process_event(session, events[index], settings, signed_at=None)
+        except PaymentNotYetKnown:
+            # Answered 503: Stripe delivers it again later.
+            queue.append(index)
     async with database.transaction() as session:
         return await end_state(session, user)
 
@@ -130,3 +144,26 @@ async def test_checkout_and_charge_alone_end_paid(database: Database, settings: 
             select(func.count()).select_from(Payment).where(Payment.user_id == user.id)
         )
     assert count == 1
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    deliveries=st.lists(st.integers(CHECKOUT, DISPUTE_LOST), min_size=1, max_size=9).filter(
+        # A dispute is only ever about a charge Stripe also tells us of.
+        lambda events: any(index <= REFUNDED for index in events)
+    )
+)
+async def test_refunds_and_disputes_in_any_order_end_in_the_in_order_state(
+    database: Database, settings: Settings, deliveries: list[int]
+) -> None:
+    async with database.transaction() as session:
+        shuffled_user, in_order_user = await create_user(session), await create_user(session)
+        product = await create_product(session)
+
+    shuffled = await deliver_all(database, settings, shuffled_user, product, deliveries)
+    in_order = await deliver_all(
+        database, settings, in_order_user, product, sorted(set(deliveries))
+    )
+    assert shuffled == in_order
