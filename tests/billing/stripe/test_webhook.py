@@ -228,3 +228,22 @@ async def test_other_event_types_are_stored_and_acknowledged(
     stored = await session.scalar(select(StripeEvent).where(StripeEvent.event_id == payload["id"]))
     assert stored is not None
     assert stored.status == "processed"
+
+
+async def test_an_event_that_can_never_succeed_is_kept_failed_and_answered_200(
+    client: httpx.AsyncClient, session: AsyncSession, buyer: User
+) -> None:
+    payload = ev.event(
+        "charge.succeeded",
+        ev.charge(meta=ev.metadata(user_id=buyer.id, product="discontinued_plan")),
+    )
+    response = await post_event(client, payload)
+    assert response.status_code == 200
+    assert response.json()["outcome"] == "failed"
+    stored = await session.scalar(select(StripeEvent).where(StripeEvent.event_id == payload["id"]))
+    assert stored is not None
+    assert (stored.status, stored.error_message) == (
+        "failed",
+        "unknown product 'discontinued_plan'",
+    )
+    assert (await post_event(client, payload)).json()["outcome"] == "duplicate"
