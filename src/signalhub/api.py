@@ -7,6 +7,7 @@ from fastapi import APIRouter
 from signalhub.auth.routes import oauth_router
 from signalhub.auth.routes import router as auth_router
 from signalhub.billing.routes import router as billing_router
+from signalhub.billing.stripe.routes import router as stripe_router
 from signalhub.catalog.routes import router as catalog_router
 from signalhub.miniapp.routes import router as miniapp_router
 from signalhub.ops.routes import router as ops_router
@@ -20,6 +21,7 @@ for domain_router in (
     users_router,
     catalog_router,
     billing_router,
+    stripe_router,
     miniapp_router,
 ):
     router.include_router(domain_router)

@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import sys
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 
 import uvicorn
 from pydantic import ValidationError
@@ -91,6 +92,39 @@ def demo_link(_args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def stripe_reconcile(args: argparse.Namespace, settings: Settings) -> int:
+    from signalhub.billing.stripe.client import StripeApi
+    from signalhub.billing.stripe.service import reconcile
+    from signalhub.errors import AppError
+    from signalhub.kit.time import utcnow
+
+    async def run_reconcile(database: Database) -> int:
+        api = StripeApi(settings)
+        try:
+            report = await reconcile(database, settings, api, utcnow() - args.since)
+        finally:
+            await api.aclose()
+        print(report.summary())
+        return 0
+
+    try:
+        return _with_database(settings, run_reconcile)
+    except AppError as error:
+        print(f"signalhub: {error.message}", file=sys.stderr)
+        return 1
+
+
+_DURATION_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
+
+
+def duration(text: str) -> timedelta:
+    """`90s`, `30m`, `72h`, `7d`."""
+    unit = _DURATION_UNITS.get(text[-1:])
+    if unit is None or not text[:-1].isdigit():
+        raise argparse.ArgumentTypeError(f"not a duration like 72h or 7d: {text!r}")
+    return timedelta(**{unit: int(text[:-1])})
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="signalhub", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -118,6 +152,16 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser(
         "demo-link", help="development only: a URL opening the Mini App as the demo trader"
     ).set_defaults(handler=demo_link)
+
+    stripe_parser = commands.add_parser("stripe", help="Stripe payments")
+    stripe_commands = stripe_parser.add_subparsers(dest="stripe_command", required=True)
+    reconcile_parser = stripe_commands.add_parser(
+        "reconcile", help="process the events Stripe has that never reached the webhook"
+    )
+    reconcile_parser.add_argument(
+        "--since", type=duration, default=timedelta(hours=72), help="e.g. 72h (default), 7d"
+    )
+    reconcile_parser.set_defaults(handler=stripe_reconcile)
     return parser
 
 

@@ -10,6 +10,7 @@ from signalhub.billing.repository import PaymentRepository
 from signalhub.billing.schemas import BillingOut, PaymentOut
 from signalhub.entitlements import service as entitlements
 from signalhub.models import Payment, PaymentProvider, PaymentStatus
+from signalhub.users import service as users
 
 RECENT_PAYMENTS = 5
 
@@ -49,8 +50,10 @@ async def record_payment(
     now: datetime,
     details: dict[str, Any] | None = None,
     is_recurring: bool = False,
+    failure_reason: str | None = None,
 ) -> tuple[Payment, bool]:
     """Puts a provider's payment in the ledger once; returns the row and whether it is new."""
+    await users.lock_money(session, user_id)
     repository = PaymentRepository(session)
     created = await repository.insert_if_absent(
         Payment(
@@ -62,6 +65,7 @@ async def record_payment(
             currency=currency,
             status=status,
             is_recurring=is_recurring,
+            failure_reason=failure_reason,
             details=details or {},
             created_at=now,
         )
@@ -107,4 +111,19 @@ async def set_status(
         subject_id=payment.id,
         user_id=payment.user_id,
         data={"from": previous, "to": status, "reason": reason},
+    )
+
+
+async def set_refunded_amount(session: AsyncSession, payment: Payment, amount_minor: int) -> None:
+    """Refunds are cumulative: the amount given is the total refunded so far."""
+    previous = payment.refunded_amount_minor
+    payment.refunded_amount_minor = amount_minor
+    await session.flush()
+    await audit.record(
+        session,
+        "payment.refunded_amount_changed",
+        subject_type="payment",
+        subject_id=payment.id,
+        user_id=payment.user_id,
+        data={"from": previous, "to": amount_minor, "currency": payment.currency},
     )

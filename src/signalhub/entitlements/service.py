@@ -12,9 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from signalhub.audit import service as audit
 from signalhub.entitlements.repository import EntitlementRepository
-from signalhub.errors import NotFound
 from signalhub.models import Entitlement, Payment, Product, Tier
-from signalhub.users.repository import UserRepository
+from signalhub.users import service as users
 
 
 @dataclass(frozen=True)
@@ -34,8 +33,7 @@ async def grant(
 ) -> GrantResult:
     """Idempotent per payment: a second grant for the same payment returns the first one."""
     repository = EntitlementRepository(session)
-    if await UserRepository(session).lock(payment.user_id) is None:
-        raise NotFound("User not found.", code="user_not_found")
+    await users.lock_money(session, payment.user_id)
     existing = await repository.get_by_payment(payment.id)
     if existing is not None:
         return GrantResult(existing, created=False)
@@ -77,7 +75,7 @@ async def revoke(
 ) -> Entitlement | None:
     """Revokes what this payment bought; None when it bought nothing (yet) or is already revoked."""
     repository = EntitlementRepository(session)
-    await UserRepository(session).lock(payment.user_id)
+    await users.lock_money(session, payment.user_id)
     entitlement = await repository.get_by_payment(payment.id)
     if entitlement is None or entitlement.revoked_at is not None:
         return None

@@ -40,6 +40,16 @@ async def upsert_from_telegram(
     return user
 
 
+async def lock_money(session: AsyncSession, user_id: int) -> User:
+    """Every change to one user's money (ledger, entitlements) runs under this lock, taken
+    before the first write: a payment insert share-locks the user row through its foreign key,
+    and two transactions each holding that while asking for this lock would deadlock."""
+    user = await UserRepository(session).lock(user_id)
+    if user is None:
+        raise NotFound("User not found.", code="user_not_found")
+    return user
+
+
 async def find(session: AsyncSession, user_id: int) -> User | None:
     return await UserRepository(session).get(user_id)
 

@@ -1,0 +1,1 @@
+"""Stripe payments: webhook verification, event handlers, the API client and reconciliation."""

@@ -1,0 +1,171 @@
+"""Processing one verified Stripe event, exactly once, whoever delivers it: the webhook, a
+duplicate on another instance, or `signalhub stripe reconcile`.
+
+The event row and every effect of the event commit in the caller's one transaction (after
+dj-stripe's Event.process): the row is inserted first with ON CONFLICT DO NOTHING, so a
+duplicate changes nothing, and any unexpected error rolls the row back with the effects, so
+Stripe's retry finds nothing stored and tries again."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Any, Protocol
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from signalhub.billing.stripe.errors import EventCannotSucceed
+from signalhub.billing.stripe.handlers import HANDLERS, EventContext
+from signalhub.billing.stripe.repository import StripeEventRepository
+from signalhub.config import Settings
+from signalhub.db import Database
+from signalhub.errors import AppError
+from signalhub.kit.time import utcnow
+from signalhub.models import StripeEvent, StripeEventStatus
+from signalhub.outbox import service as outbox
+
+logger = logging.getLogger(__name__)
+
+
+class EventOutcome(StrEnum):
+    processed = "processed"
+    failed = "failed"
+    duplicate = "duplicate"
+
+
+async def process_event(
+    session: AsyncSession,
+    payload: dict[str, Any],
+    settings: Settings,
+    *,
+    signed_at: datetime | None,
+    now: datetime | None = None,
+) -> EventOutcome:
+    now = now or utcnow()
+    event_id: str = payload["id"]
+    event_type: str = payload["type"]
+    repository = StripeEventRepository(session)
+    if not await repository.insert_if_absent(_event_row(payload, signed_at, now)):
+        logger.info("stripe event already handled", extra={"event_id": event_id})
+        return EventOutcome.duplicate
+
+    handler = HANDLERS.get(event_type)
+    outcome, error_message = EventOutcome.processed, None
+    if handler is not None:
+        context = EventContext(session, settings, event_id, now)
+        try:
+            # A savepoint: an event that can never succeed keeps none of its partial effects,
+            # but its own row stays, marked failed.
+            async with session.begin_nested():
+                await handler(context, payload["data"]["object"])
+        except EventCannotSucceed as failure:
+            outcome, error_message = EventOutcome.failed, failure.reason
+            logger.warning(
+                "stripe event failed",
+                extra={"event_id": event_id, "event_type": event_type, "reason": failure.reason},
+            )
+            await outbox.alert_admins(
+                session,
+                settings.admin_telegram_ids,
+                f"Stripe event {event_id} ({event_type}) cannot be processed: {failure.reason}.",
+                kind="admin_alert",
+            )
+    status = (
+        StripeEventStatus.failed if outcome is EventOutcome.failed else StripeEventStatus.processed
+    )
+    await repository.finish(event_id, status, error_message, now)
+    logger.info(
+        "stripe event handled",
+        extra={"event_id": event_id, "event_type": event_type, "outcome": outcome.value},
+    )
+    return outcome
+
+
+def _event_row(payload: dict[str, Any], signed_at: datetime | None, now: datetime) -> StripeEvent:
+    data = payload["data"].get("object")
+    obj: dict[str, Any] = data if isinstance(data, dict) else {}
+    request = payload.get("request")
+    amount = obj.get("amount", obj.get("amount_total"))
+    currency = obj.get("currency")
+    customer = obj.get("customer")
+    return StripeEvent(
+        event_id=payload["id"],
+        event_type=payload["type"],
+        livemode=bool(payload.get("livemode")),
+        payment_method=_payment_method(obj),
+        customer_id=customer if isinstance(customer, str) else None,
+        amount_cents=amount if isinstance(amount, int) else None,
+        currency=currency.upper() if isinstance(currency, str) else None,
+        status=StripeEventStatus.pending,
+        # Older API versions send the request as a bare id, without its idempotency key.
+        idempotency_key=request.get("idempotency_key") if isinstance(request, dict) else None,
+        webhook_timestamp=signed_at,
+        received_at=now,
+        payload=payload,
+    )
+
+
+def _payment_method(obj: dict[str, Any]) -> str | None:
+    details = obj.get("payment_method_details")
+    if isinstance(details, dict) and isinstance(details.get("type"), str):
+        return str(details["type"])
+    types = obj.get("payment_method_types")
+    if isinstance(types, list) and types and isinstance(types[0], str):
+        return types[0]
+    return None
+
+
+class EventSource(Protocol):
+    def list_events(self, created_gte: datetime) -> AsyncIterator[dict[str, Any]]: ...
+
+
+@dataclass(frozen=True)
+class ReconcileReport:
+    found: int
+    new: int
+    processed: int
+    failed: int
+    postponed: int
+
+    def summary(self) -> str:
+        text = (
+            f"found {self.found} events, {self.new} new: "
+            f"processed {self.processed}, failed {self.failed}"
+        )
+        return text + (f", postponed {self.postponed}" if self.postponed else "")
+
+
+async def reconcile(
+    database: Database, settings: Settings, source: EventSource, since: datetime
+) -> ReconcileReport:
+    """Processes the events Stripe has that we never received, one transaction each, through
+    the webhook's own path: an event arriving meanwhile by webhook is still handled once."""
+    events = [event async for event in source.list_events(since)]
+    async with database.transaction() as session:
+        known = await StripeEventRepository(session).known_event_ids(e["id"] for e in events)
+    missing = [event for event in events if event["id"] not in known]
+    counts = {outcome: 0 for outcome in EventOutcome}
+    postponed = 0
+    # Stripe lists the newest first; replaying oldest first keeps the logs in Stripe's order.
+    for event in sorted(missing, key=lambda item: int(item.get("created", 0))):
+        try:
+            async with database.transaction() as session:
+                outcome = await process_event(session, event, settings, signed_at=None)
+        except AppError as error:
+            postponed += 1
+            logger.warning(
+                "stripe event postponed",
+                extra={"event_id": event["id"], "code": error.code, "reason": error.message},
+            )
+        else:
+            counts[outcome] += 1
+    return ReconcileReport(
+        found=len(events),
+        new=len(missing),
+        processed=counts[EventOutcome.processed],
+        failed=counts[EventOutcome.failed],
+        postponed=postponed,
+    )
