@@ -48,4 +48,4 @@ class PaymentRepository(Repository):
             .order_by(Payment.created_at.desc(), Payment.id.desc())
             .limit(limit)
         )
-        return [(payment, product) for payment, product in result.tuples()]
+        return [(payment, product) for payment, product in result.all()]
