@@ -6,10 +6,18 @@ from fastapi import APIRouter
 
 from signalhub.auth.routes import router as auth_router
 from signalhub.billing.routes import router as billing_router
+from signalhub.bot.routes import router as telegram_router
 from signalhub.catalog.routes import router as catalog_router
 from signalhub.ops.routes import router as ops_router
 from signalhub.users.routes import router as users_router
 
 router = APIRouter()
-for domain_router in (ops_router, auth_router, users_router, catalog_router, billing_router):
+for domain_router in (
+    ops_router,
+    auth_router,
+    users_router,
+    catalog_router,
+    billing_router,
+    telegram_router,
+):
     router.include_router(domain_router)
