@@ -74,7 +74,6 @@ def bot(_args: argparse.Namespace, settings: Settings) -> int:
                 telegram.bot,
                 allowed_updates=telegram.allowed_updates(),
                 close_bot_session=False,
-                handle_signals=False,
             )
         return 0
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import httpx
+import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -222,3 +223,18 @@ async def test_a_refunded_payment_update_revokes_even_before_the_payment(
     assert late is not None
     assert late.status == PaymentStatus.refunded
     assert await _count(session, Entitlement, Entitlement.payment_id == late.id) == 0
+
+
+async def test_a_payment_for_someone_elses_invoice_is_refused_and_rolled_back(
+    client: httpx.AsyncClient, session: AsyncSession, caplog: pytest.LogCaptureFixture
+) -> None:
+    product = await create_product(session, code="premium_x", price_stars=1500)
+    owner = await create_user(session, telegram_id=TRADER)
+    await session.commit()
+    payload = InvoicePayload(product.code, owner.id).encode()
+
+    stranger = updates.successful_payment(TRADER + 7, payload, 1500, "cX")
+    response = await updates.post(client, stranger)
+    assert response.status_code == 200
+    assert await _count(session, Payment, Payment.provider_payment_id == "cX") == 0
+    assert any(record.getMessage() == "telegram update refused" for record in caplog.records)

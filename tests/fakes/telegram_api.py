@@ -59,6 +59,7 @@ class FakeTelegramAPI:
         self.scripted: dict[int, deque[Scripted]] = defaultdict(deque)
         self.blocked: set[int] = set()
         self.latency_s = 0.0
+        self.pending_updates: list[dict[str, Any]] = []
         self.base_url = ""
         self._message_ids = itertools.count(1)
         self._runner: web.AppRunner | None = None
@@ -69,6 +70,7 @@ class FakeTelegramAPI:
         self.scripted.clear()
         self.blocked.clear()
         self.latency_s = 0.0
+        self.pending_updates.clear()
 
     def fail_next(self, chat_id: int, status: int, description: str, *, times: int = 1) -> None:
         for _ in range(times):
@@ -81,6 +83,10 @@ class FakeTelegramAPI:
 
     def block(self, chat_id: int) -> None:
         self.blocked.add(chat_id)
+
+    def push_update(self, update: dict[str, Any]) -> None:
+        """Delivered to the next getUpdates (long polling)."""
+        self.pending_updates.append(update)
 
     # -- inspection --------------------------------------------------------------------------
     def of(self, method: str) -> list[Call]:
@@ -140,6 +146,9 @@ class FakeTelegramAPI:
         self.calls.append(call)
         if self.latency_s:
             await asyncio.sleep(self.latency_s)
+        if method == "getUpdates" and not self.pending_updates:
+            # A short long-poll: an empty answer at once would make the client spin.
+            await asyncio.sleep(0.05)
         failure = self._failure_for(call)
         if failure is not None:
             call.status = failure.status
@@ -191,6 +200,9 @@ class FakeTelegramAPI:
             else:
                 message["text"] = params.get("text", "")
             return message
+        if method == "getUpdates":
+            delivered, self.pending_updates = self.pending_updates, []
+            return delivered
         if method == "createInvoiceLink":
             return f"https://t.me/$fake_invoice_{next(self._message_ids)}"
         if method == "getWebhookInfo":

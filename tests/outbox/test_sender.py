@@ -18,6 +18,7 @@ from signalhub.models import OutboxMessage, OutboxStatus, Priority
 from signalhub.outbox import service as outbox
 from signalhub.outbox.sender import OutboxSender, RateLimiter
 from signalhub.users import service as users
+from signalhub.worker.runner import Worker
 from tests.factories import create_user
 from tests.fakes.telegram_api import FakeTelegramAPI
 from tests.helpers import eventually
@@ -288,3 +289,15 @@ async def test_the_limiter_spaces_sends_and_pauses() -> None:
     limiter.pause(0.1)
     await limiter.wait_unpaused()
     assert loop.time() - started >= 0.1
+
+
+async def test_the_worker_runs_the_sender_when_telegram_is_configured(
+    committing_database: Database, fast_settings: Settings, telegram_api: FakeTelegramAPI
+) -> None:
+    await enqueue(committing_database, 7800, "from the worker", Priority.transactional)
+    async with Worker(fast_settings, committing_database, jobs=()).running():
+        await eventually(lambda: _all_done(committing_database), 10)
+    assert telegram_api.delivered_texts() == ["from the worker"]
+    assert not Worker(
+        fast_settings.model_copy(update={"telegram_bot_token": None}), committing_database
+    ).send_outbox

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hmac
 import json
+import logging
 
 from aiogram.types import Update
 from fastapi import APIRouter, Request
@@ -14,6 +15,7 @@ from signalhub.dependencies import SettingsDep
 from signalhub.errors import AppError, Unauthorized
 
 router = APIRouter(tags=["telegram"])
+logger = logging.getLogger("signalhub.bot")
 
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"  # noqa: S105 (a header name)
 
@@ -31,8 +33,8 @@ class MalformedUpdate(AppError):
 @router.post("/telegram/webhook")
 async def telegram_webhook(request: Request, settings: SettingsDep) -> dict[str, bool]:
     """Handled before answering: every handler is a few queries and at most one Bot API call,
-    well inside Telegram's patience, and an error answers 5xx so Telegram redelivers (handlers
-    are idempotent). The bot's session middleware owns the transaction."""
+    well inside Telegram's patience, and an unexpected error answers 5xx so Telegram
+    redelivers (handlers are idempotent). The bot's session middleware owns the transaction."""
     telegram: TelegramBot | None = request.app.state.telegram
     secret = settings.telegram_webhook_secret
     if telegram is None or secret is None:
@@ -45,5 +47,13 @@ async def telegram_webhook(request: Request, settings: SettingsDep) -> dict[str,
         update = Update.model_validate(body, context={"bot": telegram.bot})
     except (ValueError, ValidationError) as error:
         raise MalformedUpdate("The body is not a Telegram Update.") from error
-    await telegram.dispatcher.feed_update(telegram.bot, update)
+    try:
+        await telegram.dispatcher.feed_update(telegram.bot, update)
+    except AppError as error:
+        # A domain refusal (rolled back by the bot's session middleware) is final: answering
+        # an error would only make Telegram redeliver the same update again and again.
+        logger.warning(
+            "telegram update refused",
+            extra={"update_id": update.update_id, "code": error.code, "reason": error.message},
+        )
     return {"ok": True}
