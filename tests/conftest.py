@@ -20,9 +20,11 @@ from signalhub.app import create_app
 from signalhub.config import Environment, Settings
 from signalhub.db import Database
 from signalhub.models import Base
+from tests.fakes.telegram_api import FakeTelegramAPI
 
 TEST_BOT_TOKEN = "123456789:AAFakeTestTokenForSignalhubTests_0123"
 TEST_JWT_SECRET = "test-jwt-secret-which-is-long-enough-for-hs256"
+TEST_WEBHOOK_SECRET = "test-webhook-secret_0123456789"
 
 
 def test_database_url(tmp_dir: Path) -> str:
@@ -65,9 +67,28 @@ def make_settings(database_url: str, **overrides: object) -> Settings:
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]
 
 
+@pytest.fixture(scope="session")
+async def telegram_server() -> AsyncIterator[FakeTelegramAPI]:
+    """One fake Bot API per run; every Bot built from `settings` talks to it, never to Telegram."""
+    fake = FakeTelegramAPI()
+    await fake.start()
+    yield fake
+    await fake.stop()
+
+
 @pytest.fixture
-def settings(database_url: str) -> Settings:
-    return make_settings(database_url)
+def telegram_api(telegram_server: FakeTelegramAPI) -> FakeTelegramAPI:
+    telegram_server.reset()
+    return telegram_server
+
+
+@pytest.fixture
+def settings(database_url: str, telegram_server: FakeTelegramAPI) -> Settings:
+    return make_settings(
+        database_url,
+        telegram_api_base=telegram_server.base_url,
+        telegram_webhook_secret=TEST_WEBHOOK_SECRET,
+    )
 
 
 @pytest.fixture(scope="session")

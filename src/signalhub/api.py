@@ -8,6 +8,7 @@ from signalhub.auth.routes import oauth_router
 from signalhub.auth.routes import router as auth_router
 from signalhub.billing.routes import router as billing_router
 from signalhub.billing.stripe.routes import router as stripe_router
+from signalhub.bot.routes import router as telegram_router
 from signalhub.catalog.routes import router as catalog_router
 from signalhub.miniapp.routes import router as miniapp_router
 from signalhub.ops.routes import router as ops_router
@@ -22,6 +23,7 @@ for domain_router in (
     catalog_router,
     billing_router,
     stripe_router,
+    telegram_router,
     miniapp_router,
 ):
     router.include_router(domain_router)

@@ -13,6 +13,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from signalhub import api
+from signalhub.bot.dispatcher import create_telegram_bot
 from signalhub.config import Settings, get_settings
 from signalhub.db import Database
 from signalhub.errors import AppError
@@ -34,6 +35,10 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with AsyncExitStack() as stack:
             _log_configuration(settings)
+            if settings.telegram_enabled:
+                telegram = create_telegram_bot(settings, database)
+                stack.push_async_callback(telegram.close)
+                app.state.telegram = telegram
             if settings.worker_in_process:
                 worker = Worker(settings, database)
                 await stack.enter_async_context(worker.running())
@@ -51,6 +56,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.state.settings = settings
     app.state.database = database
     app.state.rate_limiter = build_rate_limiter(settings.redis_url)
+    app.state.telegram = None
     app.include_router(api.router)
     _install_error_handlers(app)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)

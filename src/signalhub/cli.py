@@ -53,6 +53,66 @@ def worker(_args: argparse.Namespace, settings: Settings) -> int:
     return _with_database(settings, run_forever)
 
 
+def bot(_args: argparse.Namespace, settings: Settings) -> int:
+    """Long polling for local development without a public URL; the webhook is removed first
+    because Telegram delivers to one or the other."""
+    if not settings.telegram_enabled:
+        print("signalhub bot: set SIGNALHUB_TELEGRAM_BOT_TOKEN", file=sys.stderr)
+        return 2
+    from contextlib import AsyncExitStack
+
+    from signalhub.bot.dispatcher import create_telegram_bot
+    from signalhub.worker.runner import Worker
+
+    async def poll(database: Database) -> int:
+        telegram = create_telegram_bot(settings, database)
+        async with AsyncExitStack() as stack:
+            stack.push_async_callback(telegram.close)
+            if settings.worker_in_process:
+                await stack.enter_async_context(Worker(settings, database).running())
+            await telegram.bot.delete_webhook()
+            await telegram.dispatcher.start_polling(
+                telegram.bot,
+                allowed_updates=telegram.allowed_updates(),
+                close_bot_session=False,
+            )
+        return 0
+
+    return _with_database(settings, poll)
+
+
+def telegram(args: argparse.Namespace, settings: Settings) -> int:
+    """`telegram set-webhook`: registers {PUBLIC_URL}/telegram/webhook with the secret."""
+    if settings.telegram_bot_token is None or settings.telegram_webhook_secret is None:
+        print(
+            "signalhub telegram: set SIGNALHUB_TELEGRAM_BOT_TOKEN and "
+            "SIGNALHUB_TELEGRAM_WEBHOOK_SECRET",
+            file=sys.stderr,
+        )
+        return 2
+    from signalhub.bot.dispatcher import create_telegram_bot
+
+    secret = settings.telegram_webhook_secret.get_secret_value()
+    url = f"{settings.public_url.rstrip('/')}/telegram/webhook"
+
+    async def set_webhook(database: Database) -> int:
+        telegram_bot = create_telegram_bot(settings, database)
+        try:
+            allowed = telegram_bot.allowed_updates()
+            await telegram_bot.bot.set_webhook(
+                url=url, secret_token=secret, allowed_updates=allowed
+            )
+            info = await telegram_bot.bot.get_webhook_info()
+        finally:
+            await telegram_bot.close()
+        print(f"webhook set: {info.url} (updates: {', '.join(info.allowed_updates or allowed)})")
+        if info.last_error_message:
+            print(f"last delivery error: {info.last_error_message}")
+        return 0
+
+    return _with_database(settings, set_webhook)
+
+
 def migrate(args: argparse.Namespace, settings: Settings) -> int:
     async def apply(database: Database) -> int:
         if args.downgrade:
@@ -140,6 +200,15 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser("worker", help="outbox sender and scheduled jobs").set_defaults(
         handler=worker
     )
+
+    bot_parser = commands.add_parser("bot", help="run the Telegram bot by long polling (local)")
+    # Required: production receives updates by webhook (`serve`), never by polling.
+    bot_parser.add_argument("--polling", action="store_true", required=True)
+    bot_parser.set_defaults(handler=bot)
+
+    telegram_parser = commands.add_parser("telegram", help="Telegram set-up")
+    telegram_parser.add_argument("action", choices=["set-webhook"])
+    telegram_parser.set_defaults(handler=telegram)
 
     migrate_parser = commands.add_parser("migrate", help="apply database migrations")
     migrate_parser.add_argument("--revision", default="head")

@@ -1,7 +1,13 @@
 from __future__ import annotations
 
+from collections.abc import Collection, Sequence
+from datetime import datetime
+
+from sqlalchemy import select, text, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
 from signalhub.kit.repository import Repository
-from signalhub.models import OutboxMessage
+from signalhub.models import OutboxMessage, OutboxStatus
 
 
 class OutboxRepository(Repository):
@@ -9,3 +15,118 @@ class OutboxRepository(Repository):
         self.session.add(message)
         await self.session.flush()
         return message
+
+    async def claim_due(
+        self, now: datetime, limit: int, cooling_chats: Collection[int]
+    ) -> Sequence[OutboxMessage]:
+        """Locks due rows, most urgent first; another sender skips them instead of waiting.
+        SQLite has no row locks: its BEGIN IMMEDIATE serialises claimers instead."""
+        statement = (
+            select(OutboxMessage)
+            .where(
+                OutboxMessage.status == OutboxStatus.pending,
+                OutboxMessage.next_attempt_at <= now,
+            )
+            .order_by(OutboxMessage.priority, OutboxMessage.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        if cooling_chats:
+            statement = statement.where(OutboxMessage.chat_id.not_in(list(cooling_chats)))
+        result = await self.session.scalars(statement)
+        return result.all()
+
+    async def mark_sending(self, ids: Collection[int], now: datetime) -> None:
+        """The claimed objects keep the values they were read with (attempts before this one)."""
+        await self.session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id.in_(list(ids)))
+            .values(
+                status=OutboxStatus.sending,
+                claimed_at=now,
+                attempts=OutboxMessage.attempts + 1,
+            )
+            .execution_options(synchronize_session=False)
+        )
+
+    async def mark_sent(self, message_id: int, telegram_message_id: int, now: datetime) -> None:
+        await self.session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id == message_id)
+            .values(status=OutboxStatus.sent, sent_at=now, telegram_message_id=telegram_message_id)
+        )
+
+    async def reschedule(self, message_id: int, next_attempt_at: datetime, error: str) -> None:
+        await self.session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id == message_id)
+            .values(
+                status=OutboxStatus.pending,
+                claimed_at=None,
+                next_attempt_at=next_attempt_at,
+                last_error=error,
+            )
+        )
+
+    async def give_back(self, message_id: int, next_attempt_at: datetime) -> None:
+        """Telegram refused to take the message (flood control): it was never delivered, so it
+        goes back to the queue without spending an attempt."""
+        await self.session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id == message_id)
+            .values(
+                status=OutboxStatus.pending,
+                claimed_at=None,
+                next_attempt_at=next_attempt_at,
+                attempts=OutboxMessage.attempts - 1,
+            )
+        )
+
+    async def finish(self, message_id: int, status: OutboxStatus, error: str) -> None:
+        await self.session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id == message_id)
+            .values(status=status, last_error=error)
+        )
+
+    async def drop_pending_for_chat(self, chat_id: int, reason: str) -> int:
+        result = await self.session.execute(
+            update(OutboxMessage)
+            .where(
+                OutboxMessage.chat_id == chat_id,
+                OutboxMessage.status == OutboxStatus.pending,
+            )
+            .values(status=OutboxStatus.dropped, last_error=reason)
+        )
+        return int(getattr(result, "rowcount", 0) or 0)
+
+    async def interrupt_sending(self, reason: str) -> list[int]:
+        """Rows a dead sender left mid-send: Telegram may or may not have them, so they are
+        never sent again (at most once)."""
+        ids = list(
+            await self.session.scalars(
+                select(OutboxMessage.id)
+                .where(OutboxMessage.status == OutboxStatus.sending)
+                .with_for_update()
+            )
+        )
+        if ids:
+            await self.session.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.id.in_(ids))
+                .values(status=OutboxStatus.interrupted, last_error=reason)
+            )
+        return ids
+
+
+async def try_advisory_lock(connection: AsyncConnection, key: int) -> bool:
+    """Session-level lock: held as long as `connection` stays open, released if it dies."""
+    return bool(await connection.scalar(text("SELECT pg_try_advisory_lock(:key)"), {"key": key}))
+
+
+async def advisory_unlock(connection: AsyncConnection, key: int) -> None:
+    await connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": key})
+
+
+async def ping(connection: AsyncConnection) -> None:
+    await connection.execute(text("SELECT 1"))

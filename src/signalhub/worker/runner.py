@@ -1,5 +1,5 @@
-"""The worker: periodic jobs (and, as features arrive, long-running loops such as the outbox
-sender). Runs inside `signalhub serve` in the embedded default, or alone as `signalhub worker`."""
+"""The worker: periodic jobs and, when Telegram is configured, the outbox sender loop. Runs
+inside `signalhub serve` in the embedded default, or alone as `signalhub worker`."""
 
 from __future__ import annotations
 
@@ -8,9 +8,11 @@ import logging
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 
+from signalhub.bot.dispatcher import create_bot
 from signalhub.config import Settings
 from signalhub.db import Database
 from signalhub.kit.time import utcnow
+from signalhub.outbox.sender import OutboxSender
 from signalhub.worker.jobs import DEFAULT_JOBS, PeriodicJob
 
 logger = logging.getLogger("signalhub.worker")
@@ -18,11 +20,17 @@ logger = logging.getLogger("signalhub.worker")
 
 class Worker:
     def __init__(
-        self, settings: Settings, database: Database, jobs: Sequence[PeriodicJob] = DEFAULT_JOBS
+        self,
+        settings: Settings,
+        database: Database,
+        jobs: Sequence[PeriodicJob] = DEFAULT_JOBS,
+        *,
+        send_outbox: bool | None = None,
     ) -> None:
         self.settings = settings
         self.database = database
         self.jobs = jobs
+        self.send_outbox = settings.telegram_enabled if send_outbox is None else send_outbox
 
     async def run_job(self, job: PeriodicJob) -> None:
         """The job wrapper owns the transaction: commit on success, roll back on failure."""
@@ -41,13 +49,22 @@ class Worker:
     @asynccontextmanager
     async def running(self) -> AsyncIterator[None]:
         tasks = [asyncio.create_task(self._every(job), name=job.name) for job in self.jobs]
-        logger.info("worker started", extra={"jobs": [job.name for job in self.jobs]})
+        bot = create_bot(self.settings) if self.send_outbox else None
+        if bot is not None:
+            sender = OutboxSender(self.settings, self.database, bot)
+            tasks.append(asyncio.create_task(sender.run(), name="outbox_sender"))
+        logger.info(
+            "worker started",
+            extra={"jobs": [job.name for job in self.jobs], "outbox_sender": bot is not None},
+        )
         try:
             yield
         finally:
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
+            if bot is not None:
+                await bot.session.close()
             logger.info("worker stopped")
 
     async def run_forever(self) -> None:

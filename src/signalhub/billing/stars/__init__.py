@@ -1,0 +1,1 @@
+"""Telegram Stars payments: the same ledger and entitlement path as Stripe."""

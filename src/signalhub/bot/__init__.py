@@ -1,0 +1,1 @@
+"""The Telegram bot: aiogram dispatcher, middlewares and one router per feature."""

@@ -1,0 +1,1 @@
+"""Outer middlewares on every update: the DB session (transaction owner), then the user."""

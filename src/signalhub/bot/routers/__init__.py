@@ -1,0 +1,1 @@
+"""One router per feature; `bot.dispatcher.ROUTER_FACTORIES` lists them in matching order."""

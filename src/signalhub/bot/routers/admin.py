@@ -1,0 +1,55 @@
+"""Admin commands. `/refund <telegram_payment_charge_id>`: Telegram refunds the Stars, then the
+ledger, the entitlement and the audit log follow."""
+
+from __future__ import annotations
+
+from aiogram import Bot, Router
+from aiogram.exceptions import TelegramBadRequest
+from aiogram.filters import Command, CommandObject
+from aiogram.types import Message
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from signalhub.billing.stars import service as stars
+from signalhub.errors import NotFound
+from signalhub.kit.time import utcnow
+from signalhub.models import Role, User
+
+
+async def refund(
+    message: Message, command: CommandObject, user: User, session: AsyncSession, bot: Bot
+) -> None:
+    if user.role != Role.admin:
+        await message.answer("Only admins can refund payments.")
+        return
+    charge_id = (command.args or "").strip()
+    if not charge_id:
+        await message.answer("Usage: /refund <telegram_payment_charge_id>")
+        return
+    try:
+        payment, payer = await stars.find_charge(session, charge_id)
+    except NotFound as error:
+        await message.answer(error.message)
+        return
+    try:
+        await bot.refund_star_payment(
+            user_id=payer.telegram_id, telegram_payment_charge_id=charge_id
+        )
+    except TelegramBadRequest as error:
+        await message.answer(f"Telegram refused the refund: {error.message}")
+        return
+    await stars.record_refund(
+        session,
+        telegram_payment_charge_id=charge_id,
+        payload=str(payment.details.get("invoice_payload", "")),
+        total_amount=payment.amount_minor,
+        payer=payer,
+        actor_user_id=user.id,
+        now=utcnow(),
+    )
+    await message.answer(f"Refunded {payment.amount_minor} Stars to {payer.telegram_id}.")
+
+
+def create_router() -> Router:
+    router = Router(name="admin")
+    router.message.register(refund, Command("refund"))
+    return router

@@ -1,0 +1,308 @@
+"""Drains the outbox into the Bot API under Telegram's limits.
+
+At most once: a row is marked `sending` in a committed transaction before its HTTP call and
+`sent` after it. A row found in `sending` at start-up belonged to a sender that died mid-send;
+Telegram may already have it, so it becomes `interrupted` and is never sent again.
+
+One active sender per bot: on PostgreSQL a session-level advisory lock, held on a dedicated
+connection, elects it and the others stand by; rows are claimed with FOR UPDATE SKIP LOCKED so
+even two senders by mistake never take the same row."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+from collections.abc import Sequence
+from datetime import timedelta
+from typing import Any
+
+from aiogram import Bot
+from aiogram.exceptions import (
+    TelegramBadRequest,
+    TelegramEntityTooLarge,
+    TelegramForbiddenError,
+    TelegramNetworkError,
+    TelegramNotFound,
+    TelegramRetryAfter,
+)
+from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from signalhub.config import Settings
+from signalhub.db import Database
+from signalhub.kit.time import utcnow
+from signalhub.models import OutboxMessage, OutboxStatus
+from signalhub.outbox.repository import (
+    OutboxRepository,
+    advisory_unlock,
+    ping,
+    try_advisory_lock,
+)
+from signalhub.users import service as users
+
+logger = logging.getLogger("signalhub.outbox.sender")
+
+# pg_advisory_lock key of the one active sender ("outbox" in ASCII).
+SENDER_LOCK_KEY = 0x6F7574626F78
+# Our spacing is measured where we send, Telegram's where it receives: a few milliseconds of
+# jitter in between must not turn exact spacing into a burst over the limit.
+SAFETY_MARGIN = 0.02
+# A claimed batch holds about this many seconds of sending: a signal queued behind a broadcast
+# waits at most that long, and a crash interrupts at most that many rows.
+BATCH_SECONDS = 0.25
+# Candidates fetched per slot, so chats still cooling down do not starve the batch.
+OVERFETCH = 4
+PERMANENT_ERRORS = (TelegramBadRequest, TelegramNotFound, TelegramEntityTooLarge)
+
+
+class RateLimiter:
+    """Evenly spaced start times at `rate` per second, and one pause for everyone on a 429."""
+
+    def __init__(self, rate_per_s: float) -> None:
+        self.interval = (1 / rate_per_s) * (1 + SAFETY_MARGIN)
+        self.next_at = 0.0
+        self.paused_until = 0.0
+
+    @staticmethod
+    def now() -> float:
+        return asyncio.get_running_loop().time()
+
+    def pause(self, seconds: float) -> None:
+        self.paused_until = max(self.paused_until, self.now() + seconds)
+
+    async def wait_unpaused(self) -> None:
+        # A 429 arriving meanwhile extends the pause, so look again after each sleep.
+        while True:
+            left = self.paused_until - self.now()
+            if left <= 0:
+                return
+            await asyncio.sleep(left)
+
+    async def acquire(self) -> None:
+        while True:
+            now = self.now()
+            ready = max(self.next_at, self.paused_until)
+            if ready <= now:
+                # From `now`, not from the missed slot: a late sender never catches up in a burst.
+                self.next_at = now + self.interval
+                return
+            await asyncio.sleep(ready - now)
+
+
+def reply_markup(buttons: list[Any] | None) -> InlineKeyboardMarkup | None:
+    if not buttons:
+        return None
+    return InlineKeyboardMarkup(
+        inline_keyboard=[[InlineKeyboardButton(**button) for button in row] for row in buttons]
+    )
+
+
+class OutboxSender:
+    def __init__(
+        self,
+        settings: Settings,
+        database: Database,
+        bot: Bot,
+        *,
+        max_attempts: int = 5,
+        backoff_s: float = 2.0,
+        idle_s: float = 0.2,
+        standby_s: float = 5.0,
+        lock_check_s: float = 5.0,
+    ) -> None:
+        self.database = database
+        self.bot = bot
+        self.max_attempts = max_attempts
+        self.backoff_s = backoff_s
+        self.idle_s = idle_s
+        self.standby_s = standby_s
+        self.lock_check_s = lock_check_s
+        self.limiter = RateLimiter(settings.telegram_rate_per_second)
+        self.chat_interval = settings.telegram_chat_interval_s * (1 + SAFETY_MARGIN)
+        self.batch_size = max(1, math.ceil(settings.telegram_rate_per_second * BATCH_SECONDS))
+        # Requests in flight: enough to keep the rate up when each call takes a while.
+        self.in_flight_limit = asyncio.Semaphore(
+            max(1, math.ceil(settings.telegram_rate_per_second))
+        )
+        self.chat_ready_at: dict[int, float] = {}
+        self.tasks: set[asyncio.Task[None]] = set()
+        self.undispatched: list[int] = []
+
+    async def run(self) -> None:
+        """Forever: win the election (PostgreSQL), recover, drain; on any failure start over."""
+        while True:
+            try:
+                if self.database.dialect == "postgresql":
+                    await self._run_elected()
+                else:
+                    await self._lead(None)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                logger.exception("outbox sender failed; restarting")
+                await asyncio.sleep(self.standby_s)
+
+    async def _run_elected(self) -> None:
+        async with self.database.engine.connect() as connection:
+            lock_connection = await connection.execution_options(isolation_level="AUTOCOMMIT")
+            if not await try_advisory_lock(lock_connection, SENDER_LOCK_KEY):
+                logger.debug("another outbox sender is active; standing by")
+                await asyncio.sleep(self.standby_s)
+                return
+            logger.info("outbox sender active")
+            try:
+                await self._lead(lock_connection)
+            finally:
+                await advisory_unlock(lock_connection, SENDER_LOCK_KEY)
+
+    async def _lead(self, lock_connection: AsyncConnection | None) -> None:
+        await self.recover()
+        checked_at = self.limiter.now()
+        try:
+            while True:
+                if lock_connection is not None and (
+                    self.limiter.now() - checked_at >= self.lock_check_s
+                ):
+                    # The lock lives as long as its connection: a dead one means we lost it.
+                    await ping(lock_connection)
+                    checked_at = self.limiter.now()
+                if not await self.dispatch_batch():
+                    await asyncio.sleep(self.idle_s)
+        finally:
+            # Not shielded: the caller that cancelled us waits for this to finish.
+            await self._wind_down()
+
+    async def recover(self) -> list[int]:
+        async with self.database.transaction() as session:
+            ids = await OutboxRepository(session).interrupt_sending(
+                "interrupted: the sender stopped while sending; not resent (at most once)"
+            )
+        if ids:
+            logger.warning("outbox rows interrupted mid-send", extra={"outbox_ids": ids})
+        return ids
+
+    async def dispatch_batch(self) -> int:
+        """Claims one batch (committed as `sending`) and starts each send in its rate slot."""
+        await self.limiter.wait_unpaused()
+        claim = asyncio.ensure_future(self._claim())
+        try:
+            batch = await asyncio.shield(claim)
+        except asyncio.CancelledError:
+            # Let the claim commit or roll back whole, so the wind-down knows what we hold.
+            await claim
+            raise
+        for message in batch:
+            await self.limiter.acquire()
+            await self.in_flight_limit.acquire()
+            self.chat_ready_at[message.chat_id] = self.limiter.now() + self.chat_interval
+            self.undispatched.remove(message.id)
+            task = asyncio.create_task(self._send(message))
+            self.tasks.add(task)
+            task.add_done_callback(self.tasks.discard)
+        return len(batch)
+
+    async def _claim(self) -> list[OutboxMessage]:
+        now = self.limiter.now()
+        self.chat_ready_at = {
+            chat: ready for chat, ready in self.chat_ready_at.items() if ready > now
+        }
+        async with self.database.transaction() as session:
+            repository = OutboxRepository(session)
+            candidates = await repository.claim_due(
+                utcnow(), self.batch_size * OVERFETCH, self.chat_ready_at.keys()
+            )
+            batch = _one_per_chat(candidates, self.batch_size)
+            if batch:
+                await repository.mark_sending([message.id for message in batch], utcnow())
+        self.undispatched = [message.id for message in batch]
+        return batch
+
+    async def _send(self, message: OutboxMessage) -> None:
+        try:
+            sent = await self.bot.send_message(
+                chat_id=message.chat_id,
+                text=message.text,
+                reply_markup=reply_markup(message.buttons),
+            )
+        except TelegramRetryAfter as error:
+            self.limiter.pause(error.retry_after)
+            logger.warning("telegram flood control", extra={"retry_after": error.retry_after})
+            await self._write_give_back(message, error.retry_after)
+        except TelegramForbiddenError as error:
+            await self._write_blocked(message, error.message)
+        except PERMANENT_ERRORS as error:
+            await self._write_finish(message, OutboxStatus.failed, error.message)
+        except TelegramNetworkError as error:
+            # The request may have reached Telegram: resending could deliver it twice.
+            await self._write_finish(
+                message, OutboxStatus.interrupted, f"network error, not resent: {error.message}"
+            )
+        except Exception as error:
+            await self._write_retry(message, f"{type(error).__name__}: {error}")
+        else:
+            async with self.database.transaction() as session:
+                await OutboxRepository(session).mark_sent(message.id, sent.message_id, utcnow())
+        finally:
+            self.in_flight_limit.release()
+
+    async def _write_give_back(self, message: OutboxMessage, retry_after: float) -> None:
+        async with self.database.transaction() as session:
+            await OutboxRepository(session).give_back(
+                message.id, utcnow() + timedelta(seconds=retry_after)
+            )
+
+    async def _write_blocked(self, message: OutboxMessage, reason: str) -> None:
+        async with self.database.transaction() as session:
+            repository = OutboxRepository(session)
+            await repository.finish(message.id, OutboxStatus.dropped, reason)
+            dropped = await repository.drop_pending_for_chat(message.chat_id, reason)
+            await users.set_blocked(session, message.chat_id, True)
+        logger.info(
+            "chat blocked the bot", extra={"chat_id": message.chat_id, "dropped": dropped + 1}
+        )
+
+    async def _write_finish(
+        self, message: OutboxMessage, status: OutboxStatus, reason: str
+    ) -> None:
+        async with self.database.transaction() as session:
+            await OutboxRepository(session).finish(message.id, status, reason)
+        logger.warning(
+            "outbox message not sent",
+            extra={"outbox_id": message.id, "status": status.value, "reason": reason},
+        )
+
+    async def _write_retry(self, message: OutboxMessage, reason: str) -> None:
+        attempts = message.attempts + 1
+        if attempts >= self.max_attempts:
+            await self._write_finish(
+                message, OutboxStatus.failed, f"{reason} (after {attempts} attempts)"
+            )
+            return
+        delay = self.backoff_s * 2 ** (attempts - 1)
+        async with self.database.transaction() as session:
+            await OutboxRepository(session).reschedule(
+                message.id, utcnow() + timedelta(seconds=delay), reason
+            )
+
+    async def _wind_down(self) -> None:
+        """A clean stop finishes the calls in flight and puts claimed, unsent rows back."""
+        if self.tasks:
+            await asyncio.gather(*self.tasks, return_exceptions=True)
+        if self.undispatched:
+            async with self.database.transaction() as session:
+                repository = OutboxRepository(session)
+                for message_id in self.undispatched:
+                    await repository.give_back(message_id, utcnow())
+            self.undispatched = []
+
+
+def _one_per_chat(candidates: Sequence[OutboxMessage], limit: int) -> list[OutboxMessage]:
+    """A chat takes one message per interval, so one per batch; the rest wait their turn."""
+    chosen: dict[int, OutboxMessage] = {}
+    for message in candidates:
+        if message.chat_id not in chosen:
+            chosen[message.chat_id] = message
+            if len(chosen) == limit:
+                break
+    return list(chosen.values())
