@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 from playwright.async_api import Browser, Page, async_playwright
 
-from tests.conftest import TEST_BOT_TOKEN, TEST_JWT_SECRET
+from tests.conftest import TEST_BOT_TOKEN, TEST_JWT_SECRET, TEST_WEBHOOK_SECRET
 from tests.e2e.server import running_server, signalhub
+from tests.fakes.telegram_api import BOT_USERNAME, FakeTelegramAPI
 
 REPO = Path(__file__).parents[2]
 MINIAPP_DIST = REPO / "miniapp" / "dist"
@@ -28,7 +29,9 @@ CHROMIUM_ARGS = [
 
 
 @pytest.fixture(scope="session")
-def server_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+def server_env(
+    tmp_path_factory: pytest.TempPathFactory, telegram_server: FakeTelegramAPI
+) -> dict[str, str]:
     assert (MINIAPP_DIST / "index.html").is_file(), "build the Mini App first: make miniapp"
     workdir = tmp_path_factory.mktemp("live")
     return {
@@ -37,7 +40,9 @@ def server_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
         "SIGNALHUB_DATABASE_URL": f"sqlite+aiosqlite:///{workdir / 'live.db'}",
         "SIGNALHUB_JWT_SECRET": TEST_JWT_SECRET,
         "SIGNALHUB_TELEGRAM_BOT_TOKEN": TEST_BOT_TOKEN,
-        "SIGNALHUB_TELEGRAM_BOT_USERNAME": "signalhub_test_bot",
+        "SIGNALHUB_TELEGRAM_BOT_USERNAME": BOT_USERNAME,
+        "SIGNALHUB_TELEGRAM_API_BASE": telegram_server.base_url,
+        "SIGNALHUB_TELEGRAM_WEBHOOK_SECRET": TEST_WEBHOOK_SECRET,
         "SIGNALHUB_ACCESS_TOKEN_TTL_S": str(ACCESS_TOKEN_TTL_S),
         "SIGNALHUB_MINIAPP_DIST": str(MINIAPP_DIST),
         "SIGNALHUB_WORKDIR": str(workdir),

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 from urllib.parse import parse_qsl, quote, urlsplit
 
+import httpx
 import pytest
 from playwright.async_api import Page, Response, expect
 
@@ -13,10 +14,14 @@ from signalhub.auth.demo import launch_url
 from signalhub.config import Environment, Settings
 from signalhub.kit.time import utcnow
 from signalhub.seed import DEMO_TRADER_TELEGRAM_ID
+from tests.bot import updates
 from tests.conftest import TEST_BOT_TOKEN
 from tests.e2e.conftest import ACCESS_TOKEN_TTL_S
+from tests.fakes.telegram_api import BOT_USERNAME, FakeTelegramAPI
 
 pytestmark = pytest.mark.browser
+
+TRADER = 777_001
 
 
 def signed_launch(base_url: str) -> str:
@@ -92,3 +97,51 @@ async def test_access_token_is_refreshed_before_it_expires(page: Page, live_serv
     await expect(page.get_by_test_id("billing-tier")).to_have_text("Premium")
     assert billing_statuses
     assert set(billing_statuses) == {200}
+
+
+async def test_qr_sign_in_confirmed_in_the_bot(
+    page: Page, live_server: str, telegram_api: FakeTelegramAPI
+) -> None:
+    """A desktop browser: QR page → the user opens the deep link in Telegram → the bot shows the
+    match code → Confirm → the browser's next poll signs it in and lands on the tabs."""
+    await page.goto(f"{live_server}/miniapp/login")
+    link = page.get_by_test_id("login-link")
+    await expect(link).to_be_visible()
+    deep_link = await link.get_attribute("href")
+    assert deep_link is not None
+    assert deep_link.startswith(f"https://t.me/{BOT_USERNAME}?start=login_")
+    start_parameter = dict(parse_qsl(urlsplit(deep_link).query))["start"]
+    match_code = await page.get_by_test_id("match-code").inner_text()
+
+    async with httpx.AsyncClient(base_url=live_server) as telegram:
+        opened = await updates.post(telegram, updates.command(TRADER, f"/start {start_parameter}"))
+        assert opened.status_code == 200
+        shown = telegram_api.of("sendMessage")[-1].params
+        assert match_code in shown["text"]
+        confirm = shown["reply_markup"]["inline_keyboard"][0][0]
+        assert confirm["text"] == "Confirm"
+        confirmed = await updates.post(telegram, updates.callback(TRADER, confirm["callback_data"]))
+        assert confirmed.status_code == 200
+
+    await expect(page.get_by_test_id("tab-approvals")).to_be_visible(timeout=15_000)
+    await page.get_by_test_id("tab-billing").click()
+    await expect(page.get_by_test_id("billing-tier")).to_have_text("Free")
+
+
+async def test_qr_sign_in_denied_in_the_bot_shows_the_refusal(
+    page: Page, live_server: str, telegram_api: FakeTelegramAPI
+) -> None:
+    await page.goto(f"{live_server}/miniapp/login")
+    link = page.get_by_test_id("login-link")
+    await expect(link).to_be_visible()
+    deep_link = await link.get_attribute("href")
+    assert deep_link is not None
+    start_parameter = dict(parse_qsl(urlsplit(deep_link).query))["start"]
+
+    async with httpx.AsyncClient(base_url=live_server) as telegram:
+        await updates.post(telegram, updates.command(TRADER, f"/start {start_parameter}"))
+        deny = telegram_api.of("sendMessage")[-1].params["reply_markup"]["inline_keyboard"][0][1]
+        await updates.post(telegram, updates.callback(TRADER, deny["callback_data"]))
+
+    await expect(page.get_by_test_id("qr-error")).to_contain_text("declined", timeout=15_000)
+    await expect(page.get_by_test_id("tab-approvals")).to_have_count(0)

@@ -14,13 +14,14 @@ from aiogram.client.telegram import TelegramAPIServer
 
 from signalhub.bot.middlewares.session import DatabaseSessionMiddleware
 from signalhub.bot.middlewares.user import UserMiddleware
-from signalhub.bot.routers import admin, payments, shop, start
+from signalhub.bot.routers import admin, login, payments, shop, start
 from signalhub.config import Settings
 from signalhub.db import Database
 
 # Factories, not module-level routers: aiogram attaches a Router to one parent only, and every
 # app (and test) builds its own Dispatcher.
 ROUTER_FACTORIES: tuple[Callable[[], Router], ...] = (
+    login.create_router,
     start.create_router,
     shop.create_router,
     payments.create_router,
