@@ -34,12 +34,13 @@ async def drain_outbox(settings: Settings, database: Database) -> None:
         await bot.session.close()
 
 
-async def eventually(check: Callable[[], Awaitable[bool] | bool], timeout_s: float = 30) -> None:
+async def eventually(
+    check: Callable[[], Awaitable[bool] | bool], timeout_s: float = 30, step_s: float = 0.02
+) -> None:
     """Polls `check` until it holds; fails the test after `timeout_s`."""
-    step = 0.02
-    for _ in range(int(timeout_s / step)):
+    for _ in range(int(timeout_s / step_s)):
         outcome = check()
         if await outcome if inspect.isawaitable(outcome) else outcome:
             return
-        await asyncio.sleep(step)
+        await asyncio.sleep(step_s)
     raise AssertionError(f"condition not met within {timeout_s} s")
