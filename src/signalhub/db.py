@@ -18,6 +18,8 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from signalhub.errors import AppError
+
 
 def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
     parsed = make_url(url)
@@ -67,14 +69,21 @@ class Database:
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
-        """A session whose work commits on success and rolls back on any error."""
+        """The one rule every transaction owner (request, bot update, worker job) follows: commit
+        on success, roll back on error, except errors that report an outcome worth keeping."""
         async with self.sessionmaker() as session:
             try:
                 yield session
-                await session.commit()
+            except AppError as error:
+                if error.commit_transaction:
+                    await session.commit()
+                else:
+                    await session.rollback()
+                raise
             except BaseException:
                 await session.rollback()
                 raise
+            await session.commit()
 
     async def ping(self) -> bool:
         try:

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from signalhub.config import Settings
 from signalhub.db import Database
-from signalhub.errors import AppError, RateLimited
+from signalhub.errors import RateLimited
 from signalhub.kit.ratelimit import RateLimiter
 
 
@@ -25,23 +25,9 @@ def get_database(request: Request) -> Database:
 
 
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
-    """The request is the transaction owner: commit on success, roll back on error, except for
-    errors that report an outcome to keep."""
-    database = get_database(request)
-    async with database.sessionmaker() as session:
-        try:
-            yield session
-        except AppError as error:
-            if error.commit_transaction:
-                await session.commit()
-            else:
-                await session.rollback()
-            raise
-        except BaseException:
-            await session.rollback()
-            raise
-        else:
-            await session.commit()
+    """The request is the transaction owner."""
+    async with get_database(request).transaction() as session:
+        yield session
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]

@@ -7,12 +7,10 @@ from aiogram import BaseMiddleware
 from aiogram.types import TelegramObject
 
 from signalhub.db import Database
-from signalhub.errors import AppError
 
 
 class DatabaseSessionMiddleware(BaseMiddleware):
-    """The bot's transaction owner: one session per update, committed when the handler returns,
-    rolled back when it raises (except errors that report an outcome worth keeping)."""
+    """The bot's transaction owner: one session per update (see Database.transaction)."""
 
     def __init__(self, database: Database) -> None:
         self.database = database
@@ -23,18 +21,6 @@ class DatabaseSessionMiddleware(BaseMiddleware):
         event: TelegramObject,
         data: dict[str, Any],
     ) -> Any:
-        async with self.database.sessionmaker() as session:
+        async with self.database.transaction() as session:
             data["session"] = session
-            try:
-                result = await handler(event, data)
-            except AppError as error:
-                if error.commit_transaction:
-                    await session.commit()
-                else:
-                    await session.rollback()
-                raise
-            except BaseException:
-                await session.rollback()
-                raise
-            await session.commit()
-            return result
+            return await handler(event, data)
