@@ -5,10 +5,13 @@ from __future__ import annotations
 import os
 import statistics
 
+from sqlalchemy import URL, make_url, text
+
 from signalhub import migrations
 from signalhub.db import Database
 
-DEFAULT_DATABASE_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
+# A database of its own: every run drops and rebuilds it.
+DEFAULT_DATABASE_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/signalhub_bench"
 
 
 def bench_database_url() -> str:
@@ -27,6 +30,25 @@ def percentiles_ms(latencies_s: list[float]) -> dict[str, float]:
 
 async def fresh_database(url: str) -> Database:
     """Rebuilt through the migrations, like production; a benchmark never reuses old rows."""
+    await _create_if_missing(make_url(url))
     database = Database.from_url(url)
     await migrations.rebuild(database)
     return database
+
+
+async def _create_if_missing(url: URL) -> None:
+    if url.get_backend_name() != "postgresql":
+        return
+    server = Database.from_url(
+        url.set(database="postgres").render_as_string(hide_password=False),
+        isolation_level="AUTOCOMMIT",
+    )
+    try:
+        async with server.engine.connect() as connection:
+            exists = await connection.scalar(
+                text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": url.database}
+            )
+            if not exists:
+                await connection.execute(text(f'CREATE DATABASE "{url.database}"'))
+    finally:
+        await server.dispose()
