@@ -13,6 +13,7 @@ import httpx
 import pytest
 from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
+from hypothesis import settings as hypothesis_settings
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
 
 from signalhub import migrations
@@ -21,6 +22,11 @@ from signalhub.config import Environment, Settings
 from signalhub.db import Database
 from signalhub.models import Base
 from tests.fakes.telegram_api import FakeTelegramAPI
+
+# Properties test behaviour, not speed (that is bench/'s job): no per-example deadline, which on
+# a loaded two-core CI machine only produces false failures.
+hypothesis_settings.register_profile("signalhub", deadline=None)
+hypothesis_settings.load_profile("signalhub")
 
 TEST_BOT_TOKEN = "123456789:AAFakeTestTokenForSignalhubTests_0123"
 TEST_JWT_SECRET = "test-jwt-secret-which-is-long-enough-for-hs256"

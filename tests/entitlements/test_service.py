@@ -135,9 +135,7 @@ async def test_grant_and_revoke_write_audit_log(session: AsyncSession) -> None:
     assert actions == ["entitlement.granted", "entitlement.revoked"]
 
 
-@settings(
-    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
-)
+@settings(max_examples=25, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     operations=st.lists(
         st.tuples(st.sampled_from(["grant", "revoke"]), st.integers(0, 3), st.integers(0, 20)),
