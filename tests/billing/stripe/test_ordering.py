@@ -96,6 +96,21 @@ async def deliver_all(
         return await end_state(session, user)
 
 
+async def assert_same_end_as_in_order(
+    database: Database, settings: Settings, deliveries: list[int]
+) -> tuple[User, EndState]:
+    """Delivers `deliveries` for one buyer and their sorted, de-duplicated set for another."""
+    async with database.transaction() as session:
+        shuffled_user, in_order_user = await create_user(session), await create_user(session)
+        product = await create_product(session)
+    shuffled = await deliver_all(database, settings, shuffled_user, product, deliveries)
+    in_order = await deliver_all(
+        database, settings, in_order_user, product, sorted(set(deliveries))
+    )
+    assert shuffled == in_order
+    return shuffled_user, shuffled
+
+
 @settings(max_examples=60, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     deliveries=st.lists(st.sampled_from([CHECKOUT, SUCCEEDED, REFUNDED]), min_size=1, max_size=7)
@@ -103,15 +118,7 @@ async def deliver_all(
 async def test_any_order_and_duplication_ends_in_the_in_order_state(
     database: Database, settings: Settings, deliveries: list[int]
 ) -> None:
-    async with database.transaction() as session:
-        shuffled_user, in_order_user = await create_user(session), await create_user(session)
-        product = await create_product(session)
-
-    shuffled = await deliver_all(database, settings, shuffled_user, product, deliveries)
-    in_order = await deliver_all(
-        database, settings, in_order_user, product, sorted(set(deliveries))
-    )
-    assert shuffled == in_order
+    shuffled_user, shuffled = await assert_same_end_as_in_order(database, settings, deliveries)
     assert shuffled.payments == 1
     async with database.transaction() as session:
         grants = await session.scalar(
@@ -156,12 +163,4 @@ async def test_checkout_and_charge_alone_end_paid(database: Database, settings: 
 async def test_refunds_and_disputes_in_any_order_end_in_the_in_order_state(
     database: Database, settings: Settings, deliveries: list[int]
 ) -> None:
-    async with database.transaction() as session:
-        shuffled_user, in_order_user = await create_user(session), await create_user(session)
-        product = await create_product(session)
-
-    shuffled = await deliver_all(database, settings, shuffled_user, product, deliveries)
-    in_order = await deliver_all(
-        database, settings, in_order_user, product, sorted(set(deliveries))
-    )
-    assert shuffled == in_order
+    await assert_same_end_as_in_order(database, settings, deliveries)
