@@ -7,7 +7,7 @@ INSTALLED := $(VENV)/.installed
 MINIAPP_INSTALLED := miniapp/node_modules/.installed
 CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: run test lint fmt typecheck pytest bench install miniapp miniapp-test browser clean
+.PHONY: run test lint fmt typecheck pytest bench install miniapp miniapp-test browser wheel clean
 
 $(INSTALLED): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -23,6 +23,10 @@ $(MINIAPP_INSTALLED): miniapp/package-lock.json
 
 miniapp: $(MINIAPP_INSTALLED)
 	cd miniapp && npm run build
+
+# The installable package, the built Mini App inside (setup.py copies miniapp/dist into it).
+wheel: install miniapp
+	$(BIN)/pip wheel --no-deps --no-build-isolation -w dist .
 
 browser:
 	@test -x $(CHROMIUM) || (apt-get update -qq && apt-get install -y -qq chromium)
@@ -55,4 +59,4 @@ bench: install miniapp
 	$(BIN)/python -m bench
 
 clean:
-	rm -rf $(VENV) var miniapp/node_modules miniapp/dist .coverage
+	rm -rf $(VENV) var miniapp/node_modules miniapp/dist .coverage build dist

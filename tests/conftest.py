@@ -6,7 +6,7 @@ SIGNALHUB_TEST_DATABASE_URL picks the database (PostgreSQL in CI); the default i
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import httpx
@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionm
 
 from signalhub import migrations
 from signalhub.app import create_app
-from signalhub.config import Environment, Settings
+from signalhub.config import Environment, Settings, get_settings
 from signalhub.db import Database
 from signalhub.models import Base
 from tests.fakes.telegram_api import FakeTelegramAPI
@@ -71,6 +71,18 @@ def make_settings(database_url: str, **overrides: object) -> Settings:
     }
     values.update(overrides)
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+
+
+@pytest.fixture
+def sqlite_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """`signalhub <command>` in process, on a SQLite file of its own, from a clean directory."""
+    url = f"sqlite+aiosqlite:///{tmp_path / 'cli.db'}"
+    monkeypatch.setenv("SIGNALHUB_DATABASE_URL", url)
+    monkeypatch.setenv("SIGNALHUB_ENV", "test")
+    monkeypatch.chdir(tmp_path)
+    get_settings.cache_clear()
+    yield url
+    get_settings.cache_clear()
 
 
 @pytest.fixture(scope="session")

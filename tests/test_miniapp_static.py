@@ -7,9 +7,11 @@ import httpx
 import pytest
 from asgi_lifespan import LifespanManager
 
+import signalhub.miniapp
 from signalhub.app import create_app
 from signalhub.config import Settings
 from signalhub.db import Database
+from signalhub.miniapp import location
 
 
 @pytest.fixture
@@ -58,9 +60,32 @@ async def test_paths_outside_the_build_are_not_served(static_client: httpx.Async
         assert "outside" not in response.text
 
 
-async def test_unbuilt_mini_app_is_a_clear_503(client: httpx.AsyncClient, tmp_path: Path) -> None:
-    app = client._transport.app  # type: ignore[attr-defined]
-    app.state.settings = app.state.settings.model_copy(update={"miniapp_dist": tmp_path / "none"})
-    response = await client.get("/miniapp/")
-    assert response.status_code == 503
-    assert response.json()["error"]["code"] == "miniapp_not_built"
+async def test_unbuilt_mini_app_answers_a_page_saying_how_to_build_it(
+    settings: Settings, database: Database, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    missing = tmp_path / "none"
+    app = create_app(settings.model_copy(update={"miniapp_dist": missing}), database)
+    async with LifespanManager(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+            for path in ("/miniapp/", "/miniapp/assets/index-abc123.js"):
+                response = await client.get(path)
+                assert response.status_code == 503
+                assert response.headers["content-type"].startswith("text/html")
+                assert "make miniapp" in response.text
+                assert str(missing) in response.text
+    warnings = [record for record in caplog.records if record.message.startswith("mini app")]
+    assert len(warnings) == 1
+    assert warnings[0].looked_in == [str(missing)]  # type: ignore[attr-defined]
+
+
+def test_without_a_setting_the_build_next_to_the_package_comes_first(
+    settings: Settings, tmp_path: Path
+) -> None:
+    unset = settings.model_copy(update={"miniapp_dist": None})
+    assert location.candidates(unset) == [location.PACKAGED_DIST, location.SOURCE_CHECKOUT_DIST]
+    assert location.PACKAGED_DIST.parent == Path(signalhub.miniapp.__file__).parent
+    built = tmp_path / "dist"
+    built.mkdir()
+    (built / "index.html").write_text("<html></html>")
+    assert location.find_dist(settings.model_copy(update={"miniapp_dist": built})) == built

@@ -19,6 +19,7 @@ from signalhub.db import Database
 from signalhub.errors import AppError
 from signalhub.kit.logging import masker
 from signalhub.kit.ratelimit import build_rate_limiter
+from signalhub.miniapp.location import candidates, find_dist
 from signalhub.ops.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
 from signalhub.worker.runner import Worker
 
@@ -91,6 +92,11 @@ def _log_configuration(settings: Settings) -> None:
         logger.info("telegram disabled: set SIGNALHUB_TELEGRAM_BOT_TOKEN to enable the bot")
     if not settings.stripe_enabled:
         logger.info("stripe disabled: set SIGNALHUB_STRIPE_API_KEY to enable Stripe payments")
+    if find_dist(settings) is None:
+        logger.warning(
+            "mini app not built: /miniapp/ answers a page saying how to build it",
+            extra={"looked_in": [str(directory) for directory in candidates(settings)]},
+        )
 
 
 def error_body(code: str, message: str) -> dict[str, dict[str, str]]:

@@ -7,6 +7,7 @@ import asyncio
 import sys
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
+from pathlib import Path
 
 import uvicorn
 from pydantic import ValidationError
@@ -14,12 +15,20 @@ from pydantic import ValidationError
 from signalhub import migrations
 from signalhub.config import Settings, describe_configuration_error, get_settings
 from signalhub.db import Database
+from signalhub.errors import AppError
 from signalhub.kit import logging as signalhub_logging
 
 Handler = Callable[[argparse.Namespace, Settings], int]
 
 
-def _with_database(settings: Settings, work: Callable[[Database], Awaitable[int]]) -> int:
+def _with_database(
+    settings: Settings,
+    work: Callable[[Database], Awaitable[int]],
+    *,
+    report_app_errors: bool = False,
+) -> int:
+    """Runs `work`; with `report_app_errors`, a domain error is printed and exits 1."""
+
     async def main() -> int:
         database = Database.from_url(settings.database_url)
         try:
@@ -27,7 +36,13 @@ def _with_database(settings: Settings, work: Callable[[Database], Awaitable[int]
         finally:
             await database.dispose()
 
-    return asyncio.run(main())
+    try:
+        return asyncio.run(main())
+    except AppError as error:
+        if not report_app_errors:
+            raise
+        print(f"signalhub: {error.message}", file=sys.stderr)
+        return 1
 
 
 def serve(args: argparse.Namespace, settings: Settings) -> int:
@@ -125,7 +140,14 @@ def migrate(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def seed(_args: argparse.Namespace, settings: Settings) -> int:
+    from signalhub.seed import SeedRefused, refuse_in_production
     from signalhub.seed import seed as seed_demo_data
+
+    try:
+        refuse_in_production(settings)
+    except SeedRefused as refusal:
+        print(f"signalhub: {refusal}", file=sys.stderr)
+        return 2
 
     async def run_seed(database: Database) -> int:
         async with database.transaction() as session:
@@ -155,7 +177,6 @@ def demo_link(_args: argparse.Namespace, settings: Settings) -> int:
 def stripe_reconcile(args: argparse.Namespace, settings: Settings) -> int:
     from signalhub.billing.stripe.client import StripeApi
     from signalhub.billing.stripe.service import reconcile
-    from signalhub.errors import AppError
     from signalhub.kit.time import utcnow
 
     async def run_reconcile(database: Database) -> int:
@@ -167,11 +188,46 @@ def stripe_reconcile(args: argparse.Namespace, settings: Settings) -> int:
         print(report.summary())
         return 0
 
+    return _with_database(settings, run_reconcile, report_app_errors=True)
+
+
+def catalog_apply(args: argparse.Namespace, settings: Settings) -> int:
+    from signalhub.catalog import service as catalog
+    from signalhub.catalog.file import CatalogFileError, read_catalog_file
+
     try:
-        return _with_database(settings, run_reconcile)
-    except AppError as error:
-        print(f"signalhub: {error.message}", file=sys.stderr)
-        return 1
+        desired = read_catalog_file(args.file)
+    except CatalogFileError as error:
+        print(f"signalhub: {args.file}: {error}", file=sys.stderr)
+        return 2
+
+    async def apply(database: Database) -> int:
+        async with database.transaction() as session:
+            changes = await catalog.apply(session, desired.products)
+        for change in changes:
+            print(change)
+        print(f"catalog: {len(changes) or 'no'} changes, {len(desired.products)} products in file")
+        return 0
+
+    return _with_database(settings, apply, report_app_errors=True)
+
+
+def admin_promote(args: argparse.Namespace, settings: Settings) -> int:
+    from signalhub.users import service as users
+
+    async def promote(database: Database) -> int:
+        async with database.transaction() as session:
+            promoted = await users.promote_to_admin(session, args.telegram_id)
+        print(f"{args.telegram_id} is {'now' if promoted else 'already'} an admin")
+        return 0
+
+    return _with_database(settings, promote)
+
+
+def telegram_id(text: str) -> int:
+    if not text.isdigit() or not 1 <= int(text) <= 2**63 - 1:
+        raise argparse.ArgumentTypeError(f"not a Telegram user id: {text!r}")
+    return int(text)
 
 
 _DURATION_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
@@ -221,6 +277,20 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser(
         "demo-link", help="development only: a URL opening the Mini App as the demo trader"
     ).set_defaults(handler=demo_link)
+
+    catalog_parser = commands.add_parser("catalog", help="the products on sale")
+    catalog_commands = catalog_parser.add_subparsers(dest="catalog_command", required=True)
+    apply_parser = catalog_commands.add_parser(
+        "apply", help="make the catalog match a YAML file (see catalog.example.yaml); idempotent"
+    )
+    apply_parser.add_argument("file", type=Path)
+    apply_parser.set_defaults(handler=catalog_apply)
+
+    admin_parser = commands.add_parser("admin", help="administrators")
+    admin_commands = admin_parser.add_subparsers(dest="admin_command", required=True)
+    promote_parser = admin_commands.add_parser("promote", help="make a Telegram user an admin")
+    promote_parser.add_argument("telegram_id", type=telegram_id)
+    promote_parser.set_defaults(handler=admin_promote)
 
     stripe_parser = commands.add_parser("stripe", help="Stripe payments")
     stripe_commands = stripe_parser.add_subparsers(dest="stripe_command", required=True)

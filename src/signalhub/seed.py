@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from signalhub.billing import service as billing
 from signalhub.catalog import service as catalog
 from signalhub.catalog.schemas import ProductCreate
+from signalhub.config import Environment, Settings
 from signalhub.entitlements import service as entitlements
 from signalhub.kit.time import utcnow
 from signalhub.models import PaymentProvider, PaymentStatus, Role, Tier
@@ -54,6 +55,20 @@ PRODUCTS = (
         features=["Everything in VIP", "Up to 20 MT5 devices", "Direct support line"],
     ),
 )
+
+
+class SeedRefused(Exception):
+    pass
+
+
+def refuse_in_production(settings: Settings) -> None:
+    """Demo users with known Telegram ids (one an admin) have no place in production."""
+    if settings.env is Environment.production:
+        raise SeedRefused(
+            "seed creates demo users and is refused in production; fill the catalog with "
+            "`signalhub catalog apply catalog.yaml` and make the first admin with "
+            "`signalhub admin promote <telegram_id>`"
+        )
 
 
 @dataclass(frozen=True)

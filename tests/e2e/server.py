@@ -33,12 +33,19 @@ def signalhub(*args: str, env: dict[str, str], cwd: Path) -> subprocess.Complete
 
 
 @contextmanager
-def running_server(env: dict[str, str], cwd: Path) -> Iterator[str]:
+def running_server(
+    env: dict[str, str], cwd: Path, *serve_args: str, python: str = sys.executable
+) -> Iterator[str]:
+    """`python -m signalhub.cli serve <serve_args>`; `python` may be another venv's."""
     port = free_port()
     env = {**os.environ, **env, "SIGNALHUB_PORT": str(port)}
     log = (cwd / "server.log").open("w")
     process = subprocess.Popen(
-        [sys.executable, "-m", "signalhub.cli", "serve"], env=env, cwd=cwd, stdout=log, stderr=log
+        [python, "-m", "signalhub.cli", "serve", *serve_args],
+        env=env,
+        cwd=cwd,
+        stdout=log,
+        stderr=log,
     )
     base_url = f"http://127.0.0.1:{port}"
     try:

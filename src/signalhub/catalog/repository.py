@@ -2,10 +2,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import select
+from sqlalchemy import exists, select
 
 from signalhub.kit.repository import Repository
-from signalhub.models import Product
+from signalhub.models import Payment, Product
 
 
 class ProductRepository(Repository):
@@ -25,3 +25,17 @@ class ProductRepository(Repository):
         self.session.add(product)
         await self.session.flush()
         return product
+
+    async def list_all(self) -> Sequence[Product]:
+        result = await self.session.scalars(select(Product).order_by(Product.code))
+        return result.all()
+
+    async def has_payments(self, product_id: int) -> bool:
+        """Entitlements always come with a payment, so this covers them too."""
+        return bool(
+            await self.session.scalar(select(exists().where(Payment.product_id == product_id)))
+        )
+
+    async def delete(self, product: Product) -> None:
+        await self.session.delete(product)
+        await self.session.flush()

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from signalhub.models import Tier
 
@@ -43,3 +43,20 @@ class ProductUpdate(BaseModel):
     price_stars: int | None = Field(default=None, gt=0, le=100_000)
     features: list[str] | None = Field(default=None, max_length=50)
     is_active: bool | None = None
+
+
+class CatalogFile(BaseModel):
+    """`signalhub catalog apply catalog.yaml`: the whole catalog, one entry per product code."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    products: list[ProductCreate] = Field(max_length=1000)
+
+    @field_validator("products")
+    @classmethod
+    def _codes_are_unique(cls, products: list[ProductCreate]) -> list[ProductCreate]:
+        codes = [product.code for product in products]
+        repeated = sorted({code for code in codes if codes.count(code) > 1})
+        if repeated:
+            raise ValueError(f"product codes appear more than once: {', '.join(repeated)}")
+        return products

@@ -1,6 +1,9 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -52,7 +55,87 @@ async def update(
     session: AsyncSession, code: str, changes: ProductUpdate, actor_user_id: int | None
 ) -> Product:
     product = await get_by_code(session, code)
-    values = changes.model_dump(exclude_unset=True, exclude_none=True)
+    values = changes.model_dump(mode="json", exclude_unset=True, exclude_none=True)
+    await _change(session, product, values, actor_user_id)
+    return product
+
+
+class ChangeKind(StrEnum):
+    created = "created"
+    updated = "updated"
+    deactivated = "deactivated"
+    deleted = "deleted"
+
+
+@dataclass(frozen=True)
+class CatalogChange:
+    kind: ChangeKind
+    code: str
+    details: str = ""
+
+    def __str__(self) -> str:
+        return f"{self.kind.value} {self.code}" + (f": {self.details}" if self.details else "")
+
+
+async def apply(
+    session: AsyncSession, desired: Sequence[ProductCreate], actor_user_id: int | None = None
+) -> list[CatalogChange]:
+    """Makes the catalog equal to `desired` and says what changed; applying it again changes
+    nothing. A product missing from `desired` is deleted, or only deactivated once it has been
+    paid for: the ledger and entitlements keep pointing at it."""
+    repository = ProductRepository(session)
+    existing = {product.code: product for product in await repository.list_all()}
+    changes: list[CatalogChange] = []
+    for wanted in desired:
+        product = existing.pop(wanted.code, None)
+        if product is None:
+            await create(session, wanted, actor_user_id)
+            changes.append(CatalogChange(ChangeKind.created, wanted.code))
+            continue
+        if wanted.tier is Tier.free:
+            raise Unprocessable("The free tier is not sold.", code="free_tier_not_sold")
+        differences = _differences(product, wanted)
+        if differences:
+            await _change(session, product, _new_values(differences), actor_user_id)
+            changes.append(CatalogChange(ChangeKind.updated, wanted.code, _describe(differences)))
+    for product in existing.values():
+        if not await repository.has_payments(product.id):
+            await repository.delete(product)
+            await audit.record(
+                session,
+                "product.deleted",
+                subject_type="product",
+                subject_id=product.code,
+                actor_user_id=actor_user_id,
+            )
+            changes.append(CatalogChange(ChangeKind.deleted, product.code))
+        elif product.is_active:
+            await _change(session, product, {"is_active": False}, actor_user_id)
+            changes.append(CatalogChange(ChangeKind.deactivated, product.code, "it has payments"))
+    return changes
+
+
+def _differences(product: Product, wanted: ProductCreate) -> dict[str, tuple[Any, Any]]:
+    return {
+        field: (getattr(product, field), value)
+        for field, value in wanted.model_dump(mode="json").items()
+        if field != "code" and getattr(product, field) != value
+    }
+
+
+def _describe(differences: dict[str, tuple[Any, Any]]) -> str:
+    return ", ".join(
+        f"{field} {old!r} -> {new!r}" for field, (old, new) in sorted(differences.items())
+    )
+
+
+def _new_values(differences: dict[str, tuple[Any, Any]]) -> dict[str, Any]:
+    return {field: new for field, (_, new) in differences.items()}
+
+
+async def _change(
+    session: AsyncSession, product: Product, values: dict[str, Any], actor_user_id: int | None
+) -> None:
     for field, value in values.items():
         setattr(product, field, value)
     await session.flush()
@@ -62,6 +145,5 @@ async def update(
         subject_type="product",
         subject_id=product.code,
         actor_user_id=actor_user_id,
-        data=changes.model_dump(mode="json", exclude_unset=True),
+        data=values,
     )
-    return product

@@ -3,23 +3,20 @@ index.html is never cached, so a deploy reaches every user on their next open.""
 
 from __future__ import annotations
 
+from html import escape
 from pathlib import Path
 
 from fastapi import APIRouter
-from fastapi.responses import FileResponse, RedirectResponse, Response
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 
 from signalhub.dependencies import SettingsDep
-from signalhub.errors import AppError, NotFound
+from signalhub.errors import NotFound
+from signalhub.miniapp.location import BUILD_HELP, candidates, find_dist
 
 router = APIRouter(tags=["mini app"], include_in_schema=False)
 
 IMMUTABLE = "public, max-age=31536000, immutable"
 NO_CACHE = "no-cache"
-
-
-class MiniAppNotBuilt(AppError):
-    status_code = 503
-    code = "miniapp_not_built"
 
 
 def _inside(root: Path, relative: str) -> Path | None:
@@ -34,10 +31,10 @@ async def miniapp_root() -> Response:
 
 @router.get("/miniapp/{path:path}")
 async def miniapp(path: str, settings: SettingsDep) -> Response:
-    root = settings.miniapp_dist.resolve()
+    root = find_dist(settings)
+    if root is None:
+        return _not_built_page([str(directory) for directory in candidates(settings)])
     index = root / "index.html"
-    if not index.is_file():
-        raise MiniAppNotBuilt("The Mini App is not built: run `make run` (or `npm run build`).")
     if path.startswith("assets/"):
         asset = _inside(root, path)
         if asset is None:
@@ -46,3 +43,17 @@ async def miniapp(path: str, settings: SettingsDep) -> Response:
     static_file = _inside(root, path) if path else None
     # Any other path is a client-side route: the app decides what to show.
     return FileResponse(static_file or index, headers={"Cache-Control": NO_CACHE})
+
+
+def _not_built_page(searched: list[str]) -> HTMLResponse:
+    """A page for the operator who opens /miniapp/ on a fresh install: what is missing and how to
+    build it (503: the deployment is incomplete, not the request wrong)."""
+    places = "".join(f"<li><code>{escape(place)}</code></li>" for place in searched)
+    body = (
+        "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
+        "<title>signalhub: Mini App not built</title></head><body>"
+        "<h1>The Mini App is not built</h1>"
+        f"<p>{escape(BUILD_HELP)}</p><p>Looked for <code>index.html</code> in:</p>"
+        f"<ul>{places}</ul></body></html>"
+    )
+    return HTMLResponse(body, status_code=503, headers={"Cache-Control": NO_CACHE})

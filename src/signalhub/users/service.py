@@ -4,6 +4,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from signalhub.audit import service as audit
 from signalhub.errors import NotFound
 from signalhub.models import Role, User
 from signalhub.users.repository import UserRepository
@@ -67,3 +68,20 @@ async def get_by_telegram_id(session: AsyncSession, telegram_id: int) -> User | 
 
 async def set_blocked(session: AsyncSession, telegram_id: int, is_blocked: bool) -> None:
     await UserRepository(session).set_blocked(telegram_id, is_blocked)
+
+
+async def promote_to_admin(session: AsyncSession, telegram_id: int) -> bool:
+    """Makes this Telegram user an admin, creating the user if they never wrote to the bot (their
+    profile fills in on first contact). False when they already were one."""
+    repository = UserRepository(session)
+    await repository.insert_if_absent(telegram_id, Role.user)
+    user = await repository.get_by_telegram_id(telegram_id)
+    assert user is not None
+    if user.role == Role.admin:
+        return False
+    user.role = Role.admin
+    await session.flush()
+    await audit.record(
+        session, "user.promoted", subject_type="user", subject_id=user.id, user_id=user.id
+    )
+    return True
