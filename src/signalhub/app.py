@@ -14,6 +14,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from signalhub import api
 from signalhub.bot.dispatcher import create_telegram_bot
+from signalhub.bot.identity import BotIdentity
 from signalhub.config import Settings, get_settings
 from signalhub.db import Database
 from signalhub.errors import AppError
@@ -40,6 +41,8 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
                 telegram = create_telegram_bot(settings, database)
                 stack.push_async_callback(telegram.close)
                 app.state.telegram = telegram
+                app.state.bot_identity = BotIdentity(settings.telegram_bot_username, telegram.bot)
+                await app.state.bot_identity.username()
             if settings.worker_in_process:
                 worker = Worker(settings, database)
                 await stack.enter_async_context(worker.running())
@@ -58,6 +61,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.state.database = database
     app.state.rate_limiter = build_rate_limiter(settings.redis_url)
     app.state.telegram = None
+    app.state.bot_identity = BotIdentity(settings.telegram_bot_username, None)
     app.include_router(api.router)
     _install_error_handlers(app)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)

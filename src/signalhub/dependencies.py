@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from signalhub.bot.identity import BotIdentity
 from signalhub.config import Settings
 from signalhub.db import Database
 from signalhub.errors import RateLimited
@@ -48,3 +49,11 @@ async def signin_rate_limit(request: Request) -> None:
 
 
 SigninRateLimit = Depends(signin_rate_limit)
+
+
+async def get_bot_username(request: Request) -> str | None:
+    identity: BotIdentity = request.app.state.bot_identity
+    return await identity.username()
+
+
+BotUsernameDep = Annotated[str | None, Depends(get_bot_username)]

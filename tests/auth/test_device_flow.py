@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from signalhub.auth import device_flow
+from signalhub.bot.identity import BotIdentity
 from signalhub.errors import Conflict, NotFound
 from signalhub.kit.time import utcnow
 from signalhub.models import LoginRequest
@@ -151,7 +152,7 @@ async def test_start_without_bot_username_is_503(
     client: httpx.AsyncClient,
 ) -> None:
     app = client._transport.app  # type: ignore[attr-defined]
-    app.state.settings = app.state.settings.model_copy(update={"telegram_bot_username": None})
+    app.state.bot_identity = BotIdentity(None, None)
     response = await client.post("/oauth/mini_app/start")
     assert response.status_code == 503
     assert response.json()["error"]["code"] == "telegram_not_configured"

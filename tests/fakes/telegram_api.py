@@ -57,6 +57,7 @@ class FakeTelegramAPI:
     def __init__(self) -> None:
         self.calls: list[Call] = []
         self.scripted: dict[int, deque[Scripted]] = defaultdict(deque)
+        self.method_failures: dict[str, deque[Scripted]] = defaultdict(deque)
         self.blocked: set[int] = set()
         self.latency_s = 0.0
         self.pending_updates: list[dict[str, Any]] = []
@@ -68,6 +69,7 @@ class FakeTelegramAPI:
     def reset(self) -> None:
         self.calls.clear()
         self.scripted.clear()
+        self.method_failures.clear()
         self.blocked.clear()
         self.latency_s = 0.0
         self.pending_updates.clear()
@@ -75,6 +77,12 @@ class FakeTelegramAPI:
     def fail_next(self, chat_id: int, status: int, description: str, *, times: int = 1) -> None:
         for _ in range(times):
             self.scripted[chat_id].append(Scripted(status, description))
+
+    def fail_method_next(
+        self, method: str, status: int, description: str, *, times: int = 1
+    ) -> None:
+        """The next calls of `method` fail, e.g. getMe while Telegram is down."""
+        self.method_failures[method].extend(Scripted(status, description) for _ in range(times))
 
     def flood_next(self, chat_id: int, retry_after: int) -> None:
         self.scripted[chat_id].append(
@@ -163,6 +171,8 @@ class FakeTelegramAPI:
         return web.json_response({"ok": True, "result": self._result(method, params)})
 
     def _failure_for(self, call: Call) -> Scripted | None:
+        if self.method_failures.get(call.method):
+            return self.method_failures[call.method].popleft()
         if call.method not in SEND_METHODS or call.chat_id is None:
             return None
         if call.chat_id in self.blocked:

@@ -57,14 +57,17 @@ def _match_code() -> str:
 
 async def start(
     session: AsyncSession,
-    settings: Settings,
+    bot_username: str | None,
     *,
     ip_address: str | None,
     user_agent: str | None,
     now: datetime,
 ) -> StartedLogin:
-    if not settings.telegram_bot_username:
-        raise TelegramNotConfigured("Set SIGNALHUB_TELEGRAM_BOT_USERNAME to sign in with the bot.")
+    if not bot_username:
+        raise TelegramNotConfigured(
+            "The bot is not configured or Telegram does not answer: set "
+            "SIGNALHUB_TELEGRAM_BOT_TOKEN (and, to skip asking Telegram, TELEGRAM_BOT_USERNAME)."
+        )
     request = await LoginRequestRepository(session).add(
         LoginRequest(
             auth_code=random_token(24),
@@ -79,7 +82,7 @@ async def start(
     )
     return StartedLogin(
         auth_code=request.auth_code,
-        qr_code_url=f"https://t.me/{settings.telegram_bot_username}?start=login_{request.auth_code}",
+        qr_code_url=f"https://t.me/{bot_username}?start=login_{request.auth_code}",
         expires_in=int(CODE_LIFETIME.total_seconds()),
         interval=POLL_INTERVAL_S,
         poll_secret=request.poll_secret,

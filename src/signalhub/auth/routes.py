@@ -5,7 +5,7 @@ from pydantic import BaseModel, Field
 
 from signalhub.auth import device_flow, service
 from signalhub.auth.schemas import RefreshRequest, TelegramSignIn, TokenResponse
-from signalhub.dependencies import SessionDep, SettingsDep, SigninRateLimit
+from signalhub.dependencies import BotUsernameDep, SessionDep, SettingsDep, SigninRateLimit
 from signalhub.kit.time import utcnow
 
 router = APIRouter(prefix="/api/v1/auth", tags=["auth"], dependencies=[SigninRateLimit])
@@ -46,12 +46,12 @@ class LoginPoll(BaseModel):
 
 @oauth_router.post("/start", response_model=LoginStarted)
 async def start_browser_sign_in(
-    request: Request, session: SessionDep, settings: SettingsDep
+    request: Request, session: SessionDep, bot_username: BotUsernameDep
 ) -> LoginStarted:
     """Start a sign-in from a browser outside Telegram, confirmed in the bot."""
     started = await device_flow.start(
         session,
-        settings,
+        bot_username,
         ip_address=request.client.host if request.client else None,
         user_agent=request.headers.get("user-agent"),
         now=utcnow(),

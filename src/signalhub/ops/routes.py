@@ -5,7 +5,7 @@ from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel
 
-from signalhub.dependencies import DatabaseDep, SettingsDep
+from signalhub.dependencies import BotUsernameDep, DatabaseDep
 
 router = APIRouter(tags=["operations"])
 
@@ -38,6 +38,6 @@ async def metrics() -> Response:
 
 
 @router.get("/api/v1/app-config", response_model=AppConfigOut)
-async def app_config(settings: SettingsDep) -> AppConfigOut:
+async def app_config(bot_username: BotUsernameDep) -> AppConfigOut:
     """Public settings the Mini App needs before sign-in."""
-    return AppConfigOut(bot_username=settings.telegram_bot_username)
+    return AppConfigOut(bot_username=bot_username)
