@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import shutil
 import sys
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
@@ -17,8 +18,10 @@ from signalhub.config import Settings, describe_configuration_error, get_setting
 from signalhub.db import Database
 from signalhub.errors import AppError
 from signalhub.kit import logging as signalhub_logging
+from signalhub.ops import multiprocess as metrics_multiprocess
 
 Handler = Callable[[argparse.Namespace, Settings], int]
+WORKER_HEALTHCHECK_TIMEOUT_S = 60
 
 
 def _with_database(
@@ -46,19 +49,28 @@ def _with_database(
 
 
 def serve(args: argparse.Namespace, settings: Settings) -> int:
-    uvicorn.run(
-        "signalhub.app:create_app",
-        factory=True,
-        host=args.host or settings.host,
-        port=args.port or settings.port,
-        workers=args.workers,
-        log_config=None,
-        proxy_headers=True,
-    )
+    own_metrics_dir = metrics_multiprocess.enable(settings.metrics_dir, processes=args.workers)
+    try:
+        uvicorn.run(
+            "signalhub.app:create_app",
+            factory=True,
+            host=args.host or settings.host,
+            port=args.port or settings.port,
+            workers=args.workers,
+            log_config=None,
+            proxy_headers=True,
+            # A worker answers health checks only once it has re-imported this module, which
+            # takes over uvicorn's 5 s default on a loaded host: it was killed in a loop.
+            timeout_worker_healthcheck=WORKER_HEALTHCHECK_TIMEOUT_S,
+        )
+    finally:
+        if own_metrics_dir is not None:
+            shutil.rmtree(own_metrics_dir, ignore_errors=True)
     return 0
 
 
 def worker(_args: argparse.Namespace, settings: Settings) -> int:
+    metrics_multiprocess.enable(settings.metrics_dir, processes=1)
     from signalhub.worker.runner import Worker
 
     async def run_forever(database: Database) -> int:

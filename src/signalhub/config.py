@@ -54,6 +54,7 @@ class Settings(BaseSettings):
     init_data_max_age_s: int = Field(default=86400, ge=1)
     signin_rate_limit_per_minute: int = Field(default=60, ge=1)
     miniapp_dist: Path | None = None
+    metrics_dir: Path | None = None
     run_worker_in_process: bool | None = None
     log_level: str = "INFO"
     max_body_bytes: int = 1024 * 1024

@@ -34,7 +34,11 @@ def signalhub(*args: str, env: dict[str, str], cwd: Path) -> subprocess.Complete
 
 @contextmanager
 def running_server(
-    env: dict[str, str], cwd: Path, *serve_args: str, python: str = sys.executable
+    env: dict[str, str],
+    cwd: Path,
+    *serve_args: str,
+    python: str = sys.executable,
+    startup_timeout_s: float = 30,
 ) -> Iterator[str]:
     """`python -m signalhub.cli serve <serve_args>`; `python` may be another venv's."""
     port = free_port()
@@ -49,7 +53,7 @@ def running_server(
     )
     base_url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + startup_timeout_s
         while True:
             try:
                 if httpx.get(f"{base_url}/healthz", timeout=1).status_code == 200:
@@ -62,5 +66,5 @@ def running_server(
         yield base_url
     finally:
         process.terminate()
-        process.wait(timeout=15)
+        process.wait(timeout=60)
         log.close()

@@ -7,6 +7,7 @@ from signalhub.auth import device_flow, service
 from signalhub.auth.schemas import RefreshRequest, TelegramSignIn, TokenResponse
 from signalhub.dependencies import BotUsernameDep, SessionDep, SettingsDep, SigninRateLimit
 from signalhub.kit.time import utcnow
+from signalhub.ops.metrics import counting_signin
 
 router = APIRouter(prefix="/api/v1/auth", tags=["auth"], dependencies=[SigninRateLimit])
 oauth_router = APIRouter(prefix="/oauth/mini_app", tags=["auth"], dependencies=[SigninRateLimit])
@@ -17,7 +18,8 @@ async def sign_in_with_telegram(
     body: TelegramSignIn, session: SessionDep, settings: SettingsDep
 ) -> TokenResponse:
     """Exchange the Mini App's raw initData for an access token and a refresh token."""
-    return await service.sign_in_with_init_data(session, settings, body.init_data, utcnow())
+    with counting_signin("init_data"):
+        return await service.sign_in_with_init_data(session, settings, body.init_data, utcnow())
 
 
 @router.post("/refresh", response_model=TokenResponse)
@@ -25,7 +27,8 @@ async def refresh(
     body: RefreshRequest, session: SessionDep, settings: SettingsDep
 ) -> TokenResponse:
     """Rotate a refresh token: each works once; a reused one revokes its whole family."""
-    return await service.rotate_refresh_token(session, settings, body.refresh_token, utcnow())
+    with counting_signin("refresh"):
+        return await service.rotate_refresh_token(session, settings, body.refresh_token, utcnow())
 
 
 class LoginStarted(BaseModel):
@@ -49,13 +52,14 @@ async def start_browser_sign_in(
     request: Request, session: SessionDep, bot_username: BotUsernameDep
 ) -> LoginStarted:
     """Start a sign-in from a browser outside Telegram, confirmed in the bot."""
-    started = await device_flow.start(
-        session,
-        bot_username,
-        ip_address=request.client.host if request.client else None,
-        user_agent=request.headers.get("user-agent"),
-        now=utcnow(),
-    )
+    with counting_signin("qr_start"):
+        started = await device_flow.start(
+            session,
+            bot_username,
+            ip_address=request.client.host if request.client else None,
+            user_agent=request.headers.get("user-agent"),
+            now=utcnow(),
+        )
     return LoginStarted(**started.__dict__)
 
 
@@ -73,4 +77,5 @@ async def poll_browser_sign_in(
     body: LoginPoll, session: SessionDep, settings: SettingsDep
 ) -> TokenResponse:
     """Poll until the user confirmed in the bot; then the same tokens as the Telegram sign-in."""
-    return await device_flow.poll(session, settings, body.auth_code, body.signature, utcnow())
+    with counting_signin("qr_poll"):
+        return await device_flow.poll(session, settings, body.auth_code, body.signature, utcnow())

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from signalhub.audit import service as audit
 from signalhub.entitlements.repository import EntitlementRepository
 from signalhub.models import Entitlement, Payment, Product, Tier
+from signalhub.ops import metrics
 from signalhub.users import service as users
 
 
@@ -53,6 +54,7 @@ async def grant(
     entitlement = await repository.get_by_payment(payment.id)
     assert entitlement is not None
     if created:
+        metrics.entitlements.labels("granted", product.tier).inc()
         await audit.record(
             session,
             "entitlement.granted",
@@ -93,6 +95,7 @@ async def revoke(
         cursor = later.expires_at
     await session.flush()
 
+    metrics.entitlements.labels("revoked", entitlement.tier).inc()
     await audit.record(
         session,
         "entitlement.revoked",

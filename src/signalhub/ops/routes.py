@@ -2,10 +2,13 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response
 from fastapi.responses import JSONResponse
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST
 from pydantic import BaseModel
 
-from signalhub.dependencies import BotUsernameDep, DatabaseDep
+from signalhub.dependencies import BotUsernameDep, DatabaseDep, SessionDep
+from signalhub.kit.time import utcnow
+from signalhub.ops.metrics import PriorityBacklog, exposition
+from signalhub.outbox import service as outbox
 
 router = APIRouter(tags=["operations"])
 
@@ -32,9 +35,14 @@ async def readyz(database: DatabaseDep) -> Response:
 
 
 @router.get("/metrics", response_class=Response)
-async def metrics() -> Response:
-    """Prometheus text exposition."""
-    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+async def metrics(session: SessionDep) -> Response:
+    """Prometheus text exposition: summed over every process sharing the metrics directory, and
+    the outbox backlog as the database has it now."""
+    backlog = [
+        PriorityBacklog(row.priority.name, row.pending, row.oldest_age.total_seconds())
+        for row in await outbox.backlog(session, utcnow())
+    ]
+    return Response(exposition(backlog), media_type=CONTENT_TYPE_LATEST)
 
 
 @router.get("/api/v1/app-config", response_model=AppConfigOut)

@@ -3,7 +3,7 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from datetime import datetime
 
-from sqlalchemy import select, text, update
+from sqlalchemy import Row, func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from signalhub.kit.repository import Repository
@@ -99,6 +99,19 @@ class OutboxRepository(Repository):
             .values(status=OutboxStatus.dropped, last_error=reason)
         )
         return int(getattr(result, "rowcount", 0) or 0)
+
+    async def pending_by_priority(self) -> Sequence[Row[int, int, datetime]]:
+        """(priority, messages waiting, oldest created_at) for each priority that has any."""
+        result = await self.session.execute(
+            select(
+                OutboxMessage.priority,
+                func.count(),
+                func.min(OutboxMessage.created_at),
+            )
+            .where(OutboxMessage.status == OutboxStatus.pending)
+            .group_by(OutboxMessage.priority)
+        )
+        return result.all()
 
     async def interrupt_sending(self, reason: str) -> list[int]:
         """Rows a dead sender left mid-send: Telegram may or may not have them, so they are

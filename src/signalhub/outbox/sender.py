@@ -33,7 +33,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from signalhub.config import Settings
 from signalhub.db import Database
 from signalhub.kit.time import utcnow
-from signalhub.models import OutboxMessage, OutboxStatus
+from signalhub.models import OutboxMessage, OutboxStatus, Priority
+from signalhub.ops import metrics
 from signalhub.outbox.repository import (
     OutboxRepository,
     advisory_unlock,
@@ -246,21 +247,27 @@ class OutboxSender:
                 reply_markup=reply_markup(message.buttons),
             )
         except TelegramRetryAfter as error:
+            metrics.telegram_send_errors.labels("flood_429").inc()
             self.limiter.pause(error.retry_after)
             logger.warning("telegram flood control", extra={"retry_after": error.retry_after})
             await self._write_give_back(message, error.retry_after)
         except TelegramForbiddenError as error:
+            metrics.telegram_send_errors.labels("blocked_403").inc()
             await self._write_blocked(message, error.message)
         except PERMANENT_ERRORS as error:
+            metrics.telegram_send_errors.labels("rejected").inc()
             await self._write_finish(message, OutboxStatus.failed, error.message)
         except TelegramNetworkError as error:
             # The request may have reached Telegram: resending could deliver it twice.
+            metrics.telegram_send_errors.labels("network").inc()
             await self._write_finish(
                 message, OutboxStatus.interrupted, f"network error, not resent: {error.message}"
             )
         except Exception as error:
+            metrics.telegram_send_errors.labels("other").inc()
             await self._write_retry(message, f"{type(error).__name__}: {error}")
         else:
+            metrics.messages_sent.labels(Priority(message.priority).name).inc()
             async with self.database.transaction() as session:
                 await OutboxRepository(session).mark_sent(message.id, sent.message_id, utcnow())
         finally:

@@ -3,6 +3,8 @@ caused it; the sender drains the table under Telegram's rate limits."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -51,3 +53,23 @@ async def alert_admins(
         await enqueue(session, chat_id, text, priority=Priority.transactional, kind=kind)
         for chat_id in admin_telegram_ids
     ]
+
+
+@dataclass(frozen=True)
+class Backlog:
+    priority: Priority
+    pending: int
+    oldest_age: timedelta
+
+
+async def backlog(session: AsyncSession, now: datetime) -> list[Backlog]:
+    """What waits to be sent, for every priority (zero when nothing waits)."""
+    rows = {
+        priority: (count, oldest)
+        for priority, count, oldest in await OutboxRepository(session).pending_by_priority()
+    }
+    result = []
+    for priority in Priority:
+        count, oldest = rows.get(priority, (0, now))
+        result.append(Backlog(priority, count, max(now - oldest, timedelta(0))))
+    return result

@@ -8,6 +8,7 @@ from pydantic import BaseModel
 from signalhub.billing.stripe import service, webhook
 from signalhub.billing.stripe.service import EventOutcome
 from signalhub.dependencies import SessionDep, SettingsDep
+from signalhub.ops import metrics
 
 router = APIRouter(prefix="/api/v1/stripe", tags=["stripe"])
 
@@ -30,4 +31,5 @@ async def stripe_webhook(
     outcome = await service.process_event(
         session, event.payload, settings, signed_at=event.signed_at
     )
+    metrics.stripe_events.labels(event.payload["type"], outcome.value).inc()
     return WebhookAck(outcome=outcome)

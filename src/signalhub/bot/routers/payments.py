@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from signalhub.billing.stars import service as stars
 from signalhub.kit.time import utcnow
 from signalhub.models import User
+from signalhub.ops import metrics
 
 
 async def pre_checkout(query: PreCheckoutQuery, session: AsyncSession) -> None:
@@ -30,7 +31,7 @@ async def pre_checkout(query: PreCheckoutQuery, session: AsyncSession) -> None:
 async def successful_payment(message: Message, user: User, session: AsyncSession) -> None:
     payment = message.successful_payment
     assert payment is not None
-    await stars.record_successful_payment(
+    result = await stars.record_successful_payment(
         session,
         payer=user,
         telegram_payment_charge_id=payment.telegram_payment_charge_id,
@@ -41,6 +42,7 @@ async def successful_payment(message: Message, user: User, session: AsyncSession
         is_recurring=bool(payment.is_recurring),
         now=utcnow(),
     )
+    metrics.stars_payments.labels("paid" if result.created else "duplicate").inc()
 
 
 async def refunded_payment(message: Message, user: User, session: AsyncSession) -> None:
@@ -55,6 +57,7 @@ async def refunded_payment(message: Message, user: User, session: AsyncSession) 
         actor_user_id=None,
         now=utcnow(),
     )
+    metrics.stars_payments.labels("refunded").inc()
 
 
 def create_router() -> Router:
