@@ -15,7 +15,9 @@ $(INSTALLED): pyproject.toml
 	$(BIN)/pip install -q -e '.[dev]'
 	touch $@
 
+# Debian's nginx: tests/test_deploy.py checks deploy/nginx/signalhub.conf with `nginx -t`.
 install: $(INSTALLED)
+	@test -x /usr/sbin/nginx || (apt-get update -qq && apt-get install -y -qq nginx)
 
 $(MINIAPP_INSTALLED): miniapp/package-lock.json
 	cd miniapp && npm ci --no-audit --no-fund
