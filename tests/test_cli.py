@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -81,3 +82,18 @@ def test_admin_promote_makes_the_first_admin(
 def test_admin_promote_takes_only_telegram_ids(value: str) -> None:
     with pytest.raises(SystemExit):
         cli.build_parser().parse_args(["admin", "promote", value])
+
+
+def test_openapi_writes_the_http_contract(
+    sqlite_env: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import json
+
+    assert cli.main(["openapi"]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    assert "/api/v1/billing" in printed["paths"]
+    assert "TokenResponse" in printed["components"]["schemas"]
+
+    target = tmp_path / "openapi.json"
+    assert cli.main(["openapi", "--output", str(target)]) == 0
+    assert json.loads(target.read_text(encoding="utf-8")) == printed

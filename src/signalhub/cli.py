@@ -33,7 +33,7 @@ def _with_database(
     """Runs `work`; with `report_app_errors`, a domain error is printed and exits 1."""
 
     async def main() -> int:
-        database = Database.from_url(settings.database_url)
+        database = Database.from_settings(settings)
         try:
             return await work(database)
         finally:
@@ -242,6 +242,21 @@ def telegram_id(text: str) -> int:
     return int(text)
 
 
+def openapi(args: argparse.Namespace, settings: Settings) -> int:
+    """The HTTP contract as JSON, for the Mini App's generated types (`make api-types`)."""
+    import json
+
+    from signalhub.app import create_app
+
+    schema = create_app(settings).openapi()
+    text = json.dumps(schema, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    if args.output:
+        args.output.write_text(text, encoding="utf-8")
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
 _DURATION_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
 
 
@@ -303,6 +318,10 @@ def build_parser() -> argparse.ArgumentParser:
     promote_parser = admin_commands.add_parser("promote", help="make a Telegram user an admin")
     promote_parser.add_argument("telegram_id", type=telegram_id)
     promote_parser.set_defaults(handler=admin_promote)
+
+    openapi_parser = commands.add_parser("openapi", help="print the OpenAPI document (JSON)")
+    openapi_parser.add_argument("--output", type=Path, help="write to this file instead")
+    openapi_parser.set_defaults(handler=openapi)
 
     stripe_parser = commands.add_parser("stripe", help="Stripe payments")
     stripe_commands = stripe_parser.add_subparsers(dest="stripe_command", required=True)
