@@ -54,6 +54,21 @@ async def test_hashed_assets_are_cached_for_a_year(static_client: httpx.AsyncCli
     assert missing.json()["error"]["code"] == "asset_not_found"
 
 
+async def test_the_root_favicon_is_the_mini_apps_svg(static_client: httpx.AsyncClient) -> None:
+    response = await static_client.get("/favicon.ico")
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "image/svg+xml"
+    assert response.text == "<svg/>"
+
+
+async def test_no_favicon_without_a_build(client: httpx.AsyncClient, tmp_path: Path) -> None:
+    app = client._transport.app  # type: ignore[attr-defined]
+    app.state.settings = app.state.settings.model_copy(update={"miniapp_dist": tmp_path})
+    response = await client.get("/favicon.ico")
+    assert response.status_code == 404
+    assert response.json()["error"]["code"] == "favicon_not_found"
+
+
 async def test_paths_outside_the_build_are_not_served(static_client: httpx.AsyncClient) -> None:
     for path in ("/miniapp/assets/../../secret.txt", "/miniapp/assets/%2e%2e/%2e%2e/secret.txt"):
         response = await static_client.get(path)

@@ -34,7 +34,10 @@ describe('routing', () => {
     expect(await screen.findByTestId('empty-state')).toHaveTextContent('No pending approvals yet');
     expect(window.location.pathname).toBe('/miniapp/approvals');
     for (const tab of ['approvals', 'billing', 'devices', 'positions']) {
-      expect(screen.getByTestId(`tab-${tab}`)).toBeInTheDocument();
+      // Drawn as SVG, not emoji: no emoji font is needed to see them.
+      const icon = screen.getByTestId(`tab-${tab}`).querySelector(`svg[data-icon="${tab}"]`);
+      expect(icon).not.toBeNull();
+      expect(screen.getByTestId(`tab-${tab}`).textContent).not.toMatch(/\p{Extended_Pictographic}/u);
     }
   });
 
@@ -48,9 +51,11 @@ describe('routing', () => {
     await act(() => auth.start());
     const user = userEvent.setup();
 
+    expect(document.title).toBe('Approvals · signalhub');
     await user.click(screen.getByTestId('tab-billing'));
     expect(window.location.pathname).toBe('/miniapp/billing');
     expect(await screen.findByTestId('billing-tier')).toHaveTextContent('VIP');
+    expect(document.title).toBe('Billing · signalhub');
 
     await user.click(screen.getByTestId('tab-devices'));
     expect(screen.getByTestId('empty-state')).toHaveTextContent('No devices yet');

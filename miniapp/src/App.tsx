@@ -6,7 +6,7 @@ import { Loading } from './components/Loading';
 import { Page } from './components/Page';
 import { TabLayout } from './components/TabLayout';
 import { navigate, usePath } from './router';
-import { findRoute, HOME } from './routes';
+import { findRoute, HOME, titleFor } from './routes';
 
 // The QR generator is only needed by people signing in from a browser; keep it out of the main chunk.
 const SignInPage = lazy(() => import('./pages/SignInPage'));
@@ -28,6 +28,10 @@ export function App({ auth, api }: { auth: Auth; api: Api }) {
   useEffect(() => {
     if (redirect) navigate(redirect, { replace: true });
   }, [redirect]);
+
+  useEffect(() => {
+    document.title = titleFor(path);
+  }, [path]);
 
   if (status === 'starting' || redirect) return <Loading />;
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { findRoute, HOME, matchPath, ROUTES, TABS, type Route } from './routes';
+import { findRoute, HOME, matchPath, ROUTES, TABS, titleFor, type Route } from './routes';
 
 describe('matchPath', () => {
   it('matches literal segments exactly', () => {
@@ -34,5 +34,13 @@ describe('the routes table', () => {
     expect(findRoute('/help/search', routes)?.route).toBe(routes[0]);
     expect(findRoute('/help/refunds', routes)?.params).toEqual({ slug: 'refunds' });
     expect(findRoute('/nowhere', routes)).toBeNull();
+  });
+});
+
+describe('titleFor', () => {
+  it("names the tab, then the app", () => {
+    expect(titleFor('/billing')).toBe('Billing · signalhub');
+    expect(titleFor('/login')).toBe('Sign in · signalhub');
+    expect(titleFor('/somewhere/else')).toBe('signalhub');
   });
 });

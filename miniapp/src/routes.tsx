@@ -1,5 +1,6 @@
 import type { ReactNode } from 'react';
 import type { Api } from './api';
+import { ApprovalsIcon, BillingIcon, DevicesIcon, PositionsIcon } from './components/TabIcons';
 import { BillingTab } from './pages/BillingTab';
 import { ApprovalsTab, DevicesTab, PositionsTab } from './pages/EmptyTabs';
 
@@ -35,13 +36,22 @@ export type Route = TabRoute | PageRoute;
  * redirects all read it. `/login` is the one public screen and lives in App.
  */
 export const ROUTES: readonly Route[] = [
-  { kind: 'tab', id: 'approvals', path: '/approvals', label: 'Approvals', icon: '✅', render: () => <ApprovalsTab /> },
-  { kind: 'tab', id: 'billing', path: '/billing', label: 'Billing', icon: '💳', render: ({ api }) => <BillingTab api={api} /> },
-  { kind: 'tab', id: 'devices', path: '/devices', label: 'Devices', icon: '📱', render: () => <DevicesTab /> },
-  { kind: 'tab', id: 'positions', path: '/positions', label: 'Positions', icon: '📈', render: () => <PositionsTab /> },
+  { kind: 'tab', id: 'approvals', path: '/approvals', label: 'Approvals', icon: <ApprovalsIcon />, render: () => <ApprovalsTab /> },
+  { kind: 'tab', id: 'billing', path: '/billing', label: 'Billing', icon: <BillingIcon />, render: ({ api }) => <BillingTab api={api} /> },
+  { kind: 'tab', id: 'devices', path: '/devices', label: 'Devices', icon: <DevicesIcon />, render: () => <DevicesTab /> },
+  { kind: 'tab', id: 'positions', path: '/positions', label: 'Positions', icon: <PositionsIcon />, render: () => <PositionsTab /> },
 ];
 
 export const TABS = ROUTES.filter((route): route is TabRoute => route.kind === 'tab');
+
+export const APP_NAME = 'signalhub';
+
+/** The document title for `path`: the tab's name, then the app's. */
+export function titleFor(path: string): string {
+  if (path === '/login') return `Sign in · ${APP_NAME}`;
+  const tab = TABS.find((candidate) => candidate.path === path);
+  return tab ? `${tab.label} · ${APP_NAME}` : APP_NAME;
+}
 
 /** The landing screen of a signed-in user. */
 export const HOME = TABS[0].path;

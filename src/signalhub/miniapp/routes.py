@@ -24,6 +24,18 @@ def _inside(root: Path, relative: str) -> Path | None:
     return candidate if candidate.is_relative_to(root) and candidate.is_file() else None
 
 
+@router.get("/favicon.ico")
+async def favicon(settings: SettingsDep) -> Response:
+    """Browsers ask the site root for an icon whatever the page declares: the Mini App's SVG."""
+    root = find_dist(settings)
+    icon = _inside(root, "favicon.svg") if root is not None else None
+    if icon is None:
+        raise NotFound("No icon.", code="favicon_not_found")
+    return FileResponse(
+        icon, media_type="image/svg+xml", headers={"Cache-Control": "public, max-age=86400"}
+    )
+
+
 @router.get("/miniapp")
 async def miniapp_root() -> Response:
     return RedirectResponse("/miniapp/", status_code=308)
