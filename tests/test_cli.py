@@ -11,6 +11,7 @@ from signalhub.config import get_settings
 from signalhub.db import Database
 from signalhub.models import Product, Role, User
 from signalhub.users import service as users
+from tests.conftest import TEST_DEVICE_SECRET_KEY
 
 
 def test_migrate_seed_and_downgrade_in_process(
@@ -44,6 +45,7 @@ def test_seed_refuses_demo_users_in_production(
     monkeypatch.setenv("SIGNALHUB_ENV", "production")
     monkeypatch.setenv("SIGNALHUB_DATABASE_URL", "postgresql+asyncpg://nobody@127.0.0.1:1/none")
     monkeypatch.setenv("SIGNALHUB_JWT_SECRET", "a-production-secret-long-enough-for-hs256")
+    monkeypatch.setenv("SIGNALHUB_DEVICE_SECRET_KEY", TEST_DEVICE_SECRET_KEY)
     get_settings.cache_clear()
     try:
         assert cli.main(["seed"]) == 2

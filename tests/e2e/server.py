@@ -38,7 +38,8 @@ def running_server(
     cwd: Path,
     *serve_args: str,
     python: str = sys.executable,
-    startup_timeout_s: float = 30,
+    # A deadline, not a wait: on a loaded two-core machine the imports alone can take 30 s.
+    startup_timeout_s: float = 120,
 ) -> Iterator[str]:
     """`python -m signalhub.cli serve <serve_args>`; `python` may be another venv's."""
     port = free_port()
