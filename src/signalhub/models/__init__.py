@@ -2,6 +2,7 @@
 
 from signalhub.models.audit_log import AuditLog
 from signalhub.models.base import Base
+from signalhub.models.device import Device, DeviceNonce, DeviceStatus
 from signalhub.models.entitlement import Entitlement
 from signalhub.models.login_request import LoginRequest, LoginRequestStatus
 from signalhub.models.outbox_message import OutboxMessage, OutboxStatus, Priority
@@ -14,6 +15,9 @@ from signalhub.models.user import Role, User
 __all__ = [
     "AuditLog",
     "Base",
+    "Device",
+    "DeviceNonce",
+    "DeviceStatus",
     "Entitlement",
     "LoginRequest",
     "LoginRequestStatus",
