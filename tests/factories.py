@@ -13,6 +13,7 @@ from signalhub.auth import init_data
 from signalhub.billing import service as billing
 from signalhub.catalog import service as catalog
 from signalhub.catalog.schemas import ProductCreate
+from signalhub.entitlements import service as entitlements
 from signalhub.kit.time import utcnow
 from signalhub.models import Payment, PaymentProvider, PaymentStatus, Product, Role, Tier, User
 from signalhub.users import service as users
@@ -85,6 +86,22 @@ async def create_payment(
         now=now or utcnow(),
     )
     return payment
+
+
+async def create_subscriber(
+    session: AsyncSession,
+    tier: Tier = Tier.premium,
+    *,
+    telegram_id: int | None = None,
+    now: datetime | None = None,
+    duration_days: int = 30,
+) -> User:
+    """A trader holding `tier` from `now` for `duration_days`, paid and granted for real."""
+    user = await create_user(session, telegram_id=telegram_id)
+    product = await create_product(session, tier=tier, duration_days=duration_days)
+    payment = await create_payment(session, user, product, now=now)
+    await entitlements.grant(session, product, payment, now or utcnow())
+    return user
 
 
 def signed_init_data(

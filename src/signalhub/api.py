@@ -12,6 +12,7 @@ from signalhub.bot.routes import router as telegram_router
 from signalhub.catalog.routes import router as catalog_router
 from signalhub.miniapp.routes import router as miniapp_router
 from signalhub.ops.routes import router as ops_router
+from signalhub.signals.routes import router as signals_router
 from signalhub.users.routes import router as users_router
 
 router = APIRouter()
@@ -23,6 +24,7 @@ for domain_router in (
     catalog_router,
     billing_router,
     stripe_router,
+    signals_router,
     telegram_router,
     miniapp_router,
 ):

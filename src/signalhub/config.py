@@ -57,6 +57,7 @@ class Settings(BaseSettings):
     run_worker_in_process: bool | None = None
     log_level: str = "INFO"
     max_body_bytes: int = 1024 * 1024
+    signal_fanout_batch_size: int = Field(default=500, ge=1, le=5000)
 
     @field_validator("admin_telegram_ids", mode="before")
     @classmethod
