@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from signalhub.accounts.routes import router as accounts_router
 from signalhub.auth.routes import oauth_router
 from signalhub.auth.routes import router as auth_router
 from signalhub.billing.routes import router as billing_router
@@ -12,6 +13,7 @@ from signalhub.bot.routes import router as telegram_router
 from signalhub.catalog.routes import router as catalog_router
 from signalhub.miniapp.routes import router as miniapp_router
 from signalhub.ops.routes import router as ops_router
+from signalhub.positions.routes import router as positions_router
 from signalhub.users.routes import router as users_router
 
 router = APIRouter()
@@ -22,6 +24,8 @@ for domain_router in (
     users_router,
     catalog_router,
     billing_router,
+    accounts_router,
+    positions_router,
     stripe_router,
     telegram_router,
     miniapp_router,

@@ -20,6 +20,7 @@ from signalhub.errors import AppError
 from signalhub.kit.logging import masker
 from signalhub.kit.ratelimit import build_rate_limiter
 from signalhub.ops.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
+from signalhub.positions.reader import build_positions_reader
 from signalhub.worker.runner import Worker
 
 logger = logging.getLogger("signalhub")
@@ -43,6 +44,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
                 worker = Worker(settings, database)
                 await stack.enter_async_context(worker.running())
             stack.push_async_callback(app.state.rate_limiter.close)
+            stack.push_async_callback(app.state.positions_reader.close)
             if owns_database:
                 stack.push_async_callback(database.dispose)
             yield
@@ -56,6 +58,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.state.settings = settings
     app.state.database = database
     app.state.rate_limiter = build_rate_limiter(settings.redis_url)
+    app.state.positions_reader = build_positions_reader(settings, database)
     app.state.telegram = None
     app.include_router(api.router)
     _install_error_handlers(app)
