@@ -16,6 +16,9 @@ from signalhub.auth import init_data
 from signalhub.billing import service as billing
 from signalhub.catalog import service as catalog
 from signalhub.catalog.schemas import ProductCreate
+from signalhub.config import Settings
+from signalhub.devices import service as devices
+from signalhub.entitlements import service as entitlements
 from signalhub.kit.time import utcnow
 from signalhub.models import (
     AccountLink,
@@ -101,6 +104,20 @@ async def create_payment(
         now=now or utcnow(),
     )
     return payment
+
+
+async def grant_tier(session: AsyncSession, user: User, tier: Tier) -> None:
+    """The user holds `tier` from now on, bought like any other purchase."""
+    product = await create_product(session, tier=tier)
+    payment = await create_payment(session, user, product)
+    await entitlements.grant(session, product, payment, utcnow())
+
+
+async def create_device(
+    session: AsyncSession, settings: Settings, user: User, *, name: str = "Office MT5"
+) -> devices.Registration:
+    """A registered device and its secret; the user needs a tier that allows one more."""
+    return await devices.register(session, settings, user.id, name, utcnow())
 
 
 def signed_init_data(
@@ -196,21 +213,26 @@ def broker_position(
     )
 
 
+async def create_trader_device(session: AsyncSession, settings: Settings, user: User) -> int:
+    """A registered device of `user`, on an Enterprise plan (room for 20)."""
+    await grant_tier(session, user, Tier.enterprise)
+    return (await create_device(session, settings, user)).device.id
+
+
 async def create_account_link(
     session: AsyncSession,
     user: User,
     *,
     login: int | None = None,
     server: str = "Simulated-Demo",
-    verified: bool = True,
-    device_id: int = 1,
+    device_id: int | None = None,
     now: datetime | None = None,
 ) -> AccountLink:
-    """Linked through the service; `verified` reports a first snapshot as a device would."""
+    """Linked through the service; with `device_id` that device verifies it with a snapshot."""
     now = now or utcnow()
     login = login or 5_000_000 + next_id()
     link = await accounts.link(session, user.id, LinkRequest(mt5_login=login, server=server), now)
-    if verified:
+    if device_id is not None:
         await accounts.record_snapshot(
             session, user.id, device_id, broker_snapshot(login, server, as_of=now), now
         )

@@ -10,10 +10,18 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from signalhub.accounts import service as accounts
+from signalhub.config import Settings
 from signalhub.kit.time import utcnow
-from signalhub.models import AccountInfo, AccountLink, AuditLog, User
-from tests.factories import broker_snapshot, create_account_link, create_user
-from tests.helpers import bearer_for
+from signalhub.models import AccountInfo, AccountLink, AuditLog, Tier, User
+from tests.factories import (
+    broker_snapshot,
+    create_account_link,
+    create_device,
+    create_trader_device,
+    create_user,
+    grant_tier,
+)
+from tests.helpers import bearer_for, push_snapshot, snapshot_payload
 
 TRADER = 424242
 OTHER_TRADER = 515151
@@ -26,9 +34,13 @@ async def user_of(session: AsyncSession, telegram_id: int) -> User:
 
 
 async def test_link_is_pending_with_a_pairing_code_until_a_snapshot_verifies_it(
-    client: httpx.AsyncClient, session: AsyncSession
+    client: httpx.AsyncClient, session: AsyncSession, settings: Settings
 ) -> None:
     headers = await bearer_for(client, TRADER)
+    user = await user_of(session, TRADER)
+    await grant_tier(session, user, Tier.premium)
+    device = await create_device(session, settings, user)
+    await session.commit()
     created = await client.post(
         "/api/v1/accounts/link",
         json={"mt5_login": 5123456, "server": "ICMarketsSC-Demo"},
@@ -41,25 +53,41 @@ async def test_link_is_pending_with_a_pairing_code_until_a_snapshot_verifies_it(
     assert body["error"] is None
     assert len(body["pairing_code"]) == 9
 
-    user = await user_of(session, TRADER)
-    now = utcnow()
-    verified = await accounts.record_snapshot(
-        session, user.id, 77, broker_snapshot(5123456, "ICMarketsSC-Demo"), now
+    pushed = await push_snapshot(
+        client,
+        device.device.id,
+        device.secret,
+        snapshot_payload(5123456, "ICMarketsSC-Demo"),
     )
-    await session.commit()
-    assert verified is not None
+    assert pushed.status_code == 200, pushed.text
+    assert pushed.json() | {"message": ""} == {
+        "linked": True,
+        "account_id": body["id"],
+        "status": "verified",
+        "pairing_code": body["pairing_code"],
+        "message": "",
+    }
 
     listed = (await client.get("/api/v1/accounts", headers=headers)).json()
     assert [(a["mt5_login"], a["status"], a["is_primary"]) for a in listed] == [
         (5123456, "verified", True)
     ]
-    assert listed[0]["trade_mode"] == "demo"
-    assert listed[0]["company"] == "Simulated Markets Ltd"
+    assert listed[0]["trade_mode"] == "real"
+    assert listed[0]["company"] == "Raw Trading Ltd"
     assert listed[0]["currency"] == "USD"
     actions = (
-        await session.scalars(select(AuditLog.action).where(AuditLog.user_id == user.id))
+        await session.scalars(
+            select(AuditLog.action)
+            .where(AuditLog.action.startswith("account."))
+            .order_by(AuditLog.id)
+        )
     ).all()
     assert actions == ["account.link_requested", "account.verified"]
+
+    positions = (await client.get("/api/v1/positions", headers=headers)).json()
+    assert positions["account"]["login"] == 5123456
+    assert [p["ticket"] for p in positions["positions"]] == [987654321]
+    assert positions["positions"][0]["pnl"] == "-121.50000000"
 
 
 async def test_a_second_link_of_the_same_account_is_409(client: httpx.AsyncClient) -> None:
@@ -98,13 +126,14 @@ async def test_malformed_login_or_server_is_422(
 
 
 async def test_first_verified_link_is_primary_and_primary_can_move(
-    client: httpx.AsyncClient, session: AsyncSession
+    client: httpx.AsyncClient, session: AsyncSession, settings: Settings
 ) -> None:
     headers = await bearer_for(client, TRADER)
     user = await user_of(session, TRADER)
-    first = await create_account_link(session, user)
-    second = await create_account_link(session, user)
-    pending = await create_account_link(session, user, verified=False)
+    device = await create_trader_device(session, settings, user)
+    first = await create_account_link(session, user, device_id=device)
+    second = await create_account_link(session, user, device_id=device)
+    pending = await create_account_link(session, user)
     await session.commit()
     assert (first.is_primary, second.is_primary) == (True, False)
 
@@ -119,21 +148,24 @@ async def test_first_verified_link_is_primary_and_primary_can_move(
 
 
 async def test_unlink_passes_primary_on_and_stops_signals_to_that_device(
-    client: httpx.AsyncClient, session: AsyncSession
+    client: httpx.AsyncClient, session: AsyncSession, settings: Settings
 ) -> None:
     headers = await bearer_for(client, TRADER)
     user = await user_of(session, TRADER)
+    office, laptop, spare = [await create_trader_device(session, settings, user) for _ in range(3)]
     now = utcnow()
-    first = await create_account_link(session, user, device_id=11, now=now - timedelta(hours=2))
-    second = await create_account_link(session, user, device_id=12, now=now - timedelta(hours=1))
+    first = await create_account_link(session, user, device_id=office, now=now - timedelta(hours=2))
+    second = await create_account_link(
+        session, user, device_id=laptop, now=now - timedelta(hours=1)
+    )
     await session.commit()
-    assert await accounts.device_takes_signals(session, 11)
+    assert await accounts.device_takes_signals(session, office)
 
     removed = await client.delete(f"/api/v1/accounts/{first.id}", headers=headers)
     assert removed.status_code == 204
-    assert not await accounts.device_takes_signals(session, 11)
-    assert await accounts.device_takes_signals(session, 12)
-    assert await accounts.device_takes_signals(session, 13)  # never reported an account
+    assert not await accounts.device_takes_signals(session, office)
+    assert await accounts.device_takes_signals(session, laptop)
+    assert await accounts.device_takes_signals(session, spare)  # never reported an account
 
     listed = (await client.get("/api/v1/accounts", headers=headers)).json()
     assert [(a["id"], a["is_primary"]) for a in listed] == [(second.id, True)]
@@ -142,18 +174,19 @@ async def test_unlink_passes_primary_on_and_stops_signals_to_that_device(
 
     # The device keeps reporting the unlinked account: still no signals, and no relink.
     await accounts.record_snapshot(
-        session, user.id, 11, broker_snapshot(first.mt5_login, first.server), utcnow()
+        session, user.id, office, broker_snapshot(first.mt5_login, first.server), utcnow()
     )
-    assert not await accounts.device_takes_signals(session, 11)
+    assert not await accounts.device_takes_signals(session, office)
     assert len((await client.get("/api/v1/accounts", headers=headers)).json()) == 1
 
 
 async def test_linking_an_unlinked_account_again_starts_over(
-    client: httpx.AsyncClient, session: AsyncSession
+    client: httpx.AsyncClient, session: AsyncSession, settings: Settings
 ) -> None:
     headers = await bearer_for(client, TRADER)
     user = await user_of(session, TRADER)
-    link = await create_account_link(session, user)
+    device = await create_trader_device(session, settings, user)
+    link = await create_account_link(session, user, device_id=device)
     await session.commit()
     await client.delete(f"/api/v1/accounts/{link.id}", headers=headers)
     again = await client.post(
@@ -167,12 +200,13 @@ async def test_linking_an_unlinked_account_again_starts_over(
 
 
 async def test_an_unknown_login_expires_after_24_hours_with_account_not_found(
-    client: httpx.AsyncClient, session: AsyncSession
+    client: httpx.AsyncClient, session: AsyncSession, settings: Settings
 ) -> None:
     headers = await bearer_for(client, TRADER)
     user = await user_of(session, TRADER)
+    device = await create_trader_device(session, settings, user)
     long_ago = utcnow() - timedelta(hours=24, seconds=1)
-    link = await create_account_link(session, user, verified=False, now=long_ago)
+    link = await create_account_link(session, user, now=long_ago)
     await session.commit()
 
     listed = (await client.get("/api/v1/accounts", headers=headers)).json()
@@ -180,7 +214,7 @@ async def test_an_unknown_login_expires_after_24_hours_with_account_not_found(
         (link.id, "pending", "Account not found")
     ]
     late = await accounts.record_snapshot(
-        session, user.id, 5, broker_snapshot(link.mt5_login, link.server), utcnow()
+        session, user.id, device, broker_snapshot(link.mt5_login, link.server), utcnow()
     )
     assert late is None
     assert (await session.get(AccountLink, link.id)).status == "pending"  # type: ignore[union-attr]
@@ -195,26 +229,35 @@ async def test_an_unknown_login_expires_after_24_hours_with_account_not_found(
 
 
 async def test_a_snapshot_never_creates_or_verifies_another_users_link(
-    session: AsyncSession,
+    client: httpx.AsyncClient, session: AsyncSession, settings: Settings
 ) -> None:
     owner = await create_user(session)
     stranger = await create_user(session)
-    link = await create_account_link(session, owner, verified=False)
-    now = utcnow()
-    outcome = await accounts.record_snapshot(
-        session, stranger.id, 9, broker_snapshot(link.mt5_login, link.server), now
+    await grant_tier(session, stranger, Tier.premium)
+    strangers_device = await create_device(session, settings, stranger)
+    link = await create_account_link(session, owner)
+    await session.commit()
+    pushed = await push_snapshot(
+        client,
+        strangers_device.device.id,
+        strangers_device.secret,
+        snapshot_payload(link.mt5_login, link.server),
     )
-    assert outcome is None
+    assert pushed.status_code == 200
+    assert pushed.json()["linked"] is False
+    assert "not linked" in pushed.json()["message"]
+    await session.refresh(link)
     assert link.status == "pending"
     assert await accounts.listed(session, stranger.id) == []
     assert (await session.scalars(select(AccountInfo))).all() == []
 
 
 async def test_another_users_account_is_404_everywhere(
-    client: httpx.AsyncClient, session: AsyncSession
+    client: httpx.AsyncClient, session: AsyncSession, settings: Settings
 ) -> None:
     owner = await create_user(session, telegram_id=OTHER_TRADER)
-    link = await create_account_link(session, owner)
+    device = await create_trader_device(session, settings, owner)
+    link = await create_account_link(session, owner, device_id=device)
     await session.commit()
     headers = await bearer_for(client, TRADER)
     for method, path in (

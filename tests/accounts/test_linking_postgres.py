@@ -9,11 +9,12 @@ from sqlalchemy import select
 
 from signalhub.accounts import service as accounts
 from signalhub.accounts.schemas import LinkRequest
+from signalhub.config import Settings
 from signalhub.db import Database
 from signalhub.errors import Conflict
 from signalhub.kit.time import utcnow
 from signalhub.models import AccountLink
-from tests.factories import broker_snapshot, create_user
+from tests.factories import broker_snapshot, create_trader_device, create_user
 
 pytestmark = pytest.mark.postgres
 
@@ -39,10 +40,12 @@ async def test_concurrent_links_of_one_account_make_one_link(committing_database
 
 
 async def test_concurrent_verifications_and_primary_changes_keep_exactly_one_primary(
-    committing_database: Database,
+    committing_database: Database, settings: Settings
 ) -> None:
     async with committing_database.transaction() as session:
-        user_id = (await create_user(session)).id
+        user = await create_user(session)
+        user_id = user.id
+        device = await create_trader_device(session, settings, user)
         logins = list(range(990001, 990009))
         for login in logins:
             await accounts.link(
@@ -52,7 +55,7 @@ async def test_concurrent_verifications_and_primary_changes_keep_exactly_one_pri
     async def verify(login: int) -> None:
         async with committing_database.transaction() as session:
             await accounts.record_snapshot(
-                session, user_id, login, broker_snapshot(login, "Race-Demo"), utcnow()
+                session, user_id, device, broker_snapshot(login, "Race-Demo"), utcnow()
             )
 
     await asyncio.gather(*(verify(login) for login in logins))

@@ -17,24 +17,32 @@ from signalhub.config import BrokerGatewayName, Settings
 from signalhub.db import Database
 from signalhub.kit.time import utcnow
 from signalhub.models import User
-from tests.factories import broker_position, broker_snapshot, create_account_link
+from tests.factories import (
+    broker_position,
+    broker_snapshot,
+    create_account_link,
+    create_trader_device,
+)
 from tests.helpers import bearer_for
 
 TRADER = 434343
 
 
-async def trader(client: httpx.AsyncClient, session: AsyncSession) -> tuple[dict[str, str], User]:
+async def trader(
+    client: httpx.AsyncClient, session: AsyncSession, settings: Settings
+) -> tuple[dict[str, str], User, int]:
+    """The signed-in trader, and a device of theirs."""
     headers = await bearer_for(client, TRADER)
     user = await session.scalar(select(User).where(User.telegram_id == TRADER))
     assert user is not None
-    return headers, user
+    return headers, user, await create_trader_device(session, settings, user)
 
 
 async def test_primary_positions_from_the_pushed_snapshot(
-    client: httpx.AsyncClient, session: AsyncSession
+    client: httpx.AsyncClient, session: AsyncSession, settings: Settings
 ) -> None:
-    headers, user = await trader(client, session)
-    link = await create_account_link(session, user, verified=False)
+    headers, user, device = await trader(client, session, settings)
+    link = await create_account_link(session, user)
     now = utcnow()
     snapshot = broker_snapshot(
         link.mt5_login,
@@ -47,7 +55,7 @@ async def test_primary_positions_from_the_pushed_snapshot(
         equity=Decimal("9923.20"),
         as_of=now,
     )
-    await accounts.record_snapshot(session, user.id, 3, snapshot, now)
+    await accounts.record_snapshot(session, user.id, device, snapshot, now)
     await session.commit()
 
     response = await client.get("/api/v1/positions", headers=headers)
@@ -69,10 +77,10 @@ async def test_primary_positions_from_the_pushed_snapshot(
 
 
 async def test_no_open_positions_and_absurd_figures_still_answer(
-    client: httpx.AsyncClient, session: AsyncSession
+    client: httpx.AsyncClient, session: AsyncSession, settings: Settings
 ) -> None:
-    headers, user = await trader(client, session)
-    link = await create_account_link(session, user, verified=False)
+    headers, user, device = await trader(client, session, settings)
+    link = await create_account_link(session, user)
     now = utcnow()
     absurd = broker_snapshot(
         link.mt5_login,
@@ -82,7 +90,7 @@ async def test_no_open_positions_and_absurd_figures_still_answer(
         equity=Decimal("-999999999999.99999999"),
         as_of=now,
     )
-    await accounts.record_snapshot(session, user.id, 3, absurd, now)
+    await accounts.record_snapshot(session, user.id, device, absurd, now)
     await session.commit()
     body = (await client.get("/api/v1/positions", headers=headers)).json()
     assert body["positions"] == []
@@ -91,13 +99,13 @@ async def test_no_open_positions_and_absurd_figures_still_answer(
 
 
 async def test_without_a_primary_account_is_404_and_a_pending_one_is_409(
-    client: httpx.AsyncClient, session: AsyncSession
+    client: httpx.AsyncClient, session: AsyncSession, settings: Settings
 ) -> None:
-    headers, user = await trader(client, session)
+    headers, user, _ = await trader(client, session, settings)
     missing = await client.get("/api/v1/positions", headers=headers)
     assert missing.status_code == 404
     assert missing.json()["error"]["code"] == "no_primary_account"
-    pending = await create_account_link(session, user, verified=False)
+    pending = await create_account_link(session, user)
     await session.commit()
     response = await client.get(f"/api/v1/accounts/{pending.id}/positions", headers=headers)
     assert response.status_code == 409
@@ -107,11 +115,15 @@ async def test_without_a_primary_account_is_404_and_a_pending_one_is_409(
 async def test_a_snapshot_older_than_the_limit_is_stale_with_its_time(
     client: httpx.AsyncClient, session: AsyncSession, settings: Settings
 ) -> None:
-    headers, user = await trader(client, session)
-    link = await create_account_link(session, user, verified=False)
+    headers, user, device = await trader(client, session, settings)
+    link = await create_account_link(session, user)
     taken = utcnow() - timedelta(seconds=settings.positions_stale_after_s + 5)
     await accounts.record_snapshot(
-        session, user.id, 3, broker_snapshot(link.mt5_login, link.server, as_of=taken), utcnow()
+        session,
+        user.id,
+        device,
+        broker_snapshot(link.mt5_login, link.server, as_of=taken),
+        utcnow(),
     )
     await session.commit()
     body = (await client.get("/api/v1/positions", headers=headers)).json()
@@ -135,8 +147,8 @@ async def test_the_simulated_gateway_serves_a_random_walk(
     settings: Settings, database: Database, session: AsyncSession
 ) -> None:
     async for client in simulated_client(settings, database):
-        headers, user = await trader(client, session)
-        await create_account_link(session, user)
+        headers, user, device = await trader(client, session, settings)
+        await create_account_link(session, user, device_id=device)
         await session.commit()
         body = (await client.get("/api/v1/positions", headers=headers)).json()
         assert body["source"] == "simulated"

@@ -1,10 +1,18 @@
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
-from signalhub.models import AccountLinkStatus, TradeMode
+from signalhub.models import AccountLinkStatus, PositionType, SnapshotSource, TradeMode
+from signalhub.models.base import BROKER_DECIMAL_DIGITS, BROKER_DECIMAL_PLACES
+from signalhub.positions.records import AccountRecord, BrokerSnapshot, PositionRecord
+
+BROKER_FIGURE_LIMIT = Decimal(10) ** (BROKER_DECIMAL_DIGITS - BROKER_DECIMAL_PLACES)
+# 256 KiB holds about 700 positions as an EA writes them; more is not a trading account.
+MAX_SNAPSHOT_POSITIONS = 1000
 
 MT5_LOGIN = Field(ge=1, le=2**63 - 1, description="The MT5 account number.")
 # Broker server names as MetaTrader shows them ("ICMarketsSC-Demo", "Pepperstone-Live 02").
@@ -44,3 +52,119 @@ class AccountLinkOut(BaseModel):
     error: str | None = Field(
         description="Why the link cannot be used: 'Account not found' once a pending link expired."
     )
+
+
+def _to_broker_precision(value: Decimal) -> Decimal:
+    return value.quantize(Decimal(1).scaleb(-BROKER_DECIMAL_PLACES))
+
+
+# A broker figure as the terminal reports it (negative ones too), to the column's precision.
+BrokerFigure = Annotated[
+    Decimal,
+    Field(gt=-BROKER_FIGURE_LIMIT, lt=BROKER_FIGURE_LIMIT, allow_inf_nan=False),
+    AfterValidator(_to_broker_precision),
+]
+_NO_NUL = r"^[^\x00]*$"
+
+
+class SnapshotAccountIn(BaseModel):
+    """MetaTrader 5's account_info() fields."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    login: int = MT5_LOGIN
+    server: str = MT5_SERVER
+    company: str = Field(default="", max_length=128, pattern=_NO_NUL)
+    currency: str = Field(pattern=r"^[A-Za-z0-9]{1,16}$")
+    leverage: int = Field(ge=0, le=2**31 - 1)
+    trade_mode: TradeMode
+    balance: BrokerFigure
+    equity: BrokerFigure
+    margin: BrokerFigure
+    margin_free: BrokerFigure
+    margin_level: BrokerFigure
+    profit: BrokerFigure
+
+
+class SnapshotPositionIn(BaseModel):
+    """One entry of MetaTrader 5's positions_get(); `time` in unix seconds, as MT5 gives it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    ticket: int = Field(ge=0, le=2**63 - 1)
+    symbol: str = Field(pattern=r"^[A-Za-z0-9._#+\-]{1,32}$")
+    type: PositionType
+    volume: BrokerFigure
+    price_open: BrokerFigure
+    price_current: BrokerFigure
+    sl: BrokerFigure
+    tp: BrokerFigure
+    profit: BrokerFigure
+    swap: BrokerFigure
+    commission: BrokerFigure | None = None
+    time: int = Field(ge=0, le=2**35)
+    magic: int = Field(ge=-(2**63), le=2**63 - 1)
+    comment: str = Field(default="", max_length=64, pattern=_NO_NUL)
+
+
+class SnapshotIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    account: SnapshotAccountIn
+    positions: list[SnapshotPositionIn] = Field(max_length=MAX_SNAPSHOT_POSITIONS)
+
+    @field_validator("positions")
+    @classmethod
+    def _tickets_are_unique(cls, positions: list[SnapshotPositionIn]) -> list[SnapshotPositionIn]:
+        if len({position.ticket for position in positions}) != len(positions):
+            raise ValueError("each position's ticket must be unique")
+        return positions
+
+    def to_snapshot(self, as_of: datetime) -> BrokerSnapshot:
+        """Stamped with the server's receive time: device clocks are only trusted to ±300 s."""
+        account = self.account
+        return BrokerSnapshot(
+            account=AccountRecord(
+                login=account.login,
+                server=account.server,
+                company=account.company,
+                currency=account.currency,
+                leverage=account.leverage,
+                trade_mode=account.trade_mode,
+                balance=account.balance,
+                equity=account.equity,
+                margin=account.margin,
+                margin_free=account.margin_free,
+                margin_level=account.margin_level,
+                profit=account.profit,
+            ),
+            positions=tuple(
+                PositionRecord(
+                    ticket=position.ticket,
+                    symbol=position.symbol,
+                    type=position.type,
+                    volume=position.volume,
+                    price_open=position.price_open,
+                    price_current=position.price_current,
+                    sl=position.sl,
+                    tp=position.tp,
+                    profit=position.profit,
+                    swap=position.swap,
+                    time=datetime.fromtimestamp(position.time, UTC),
+                    magic=position.magic,
+                    comment=position.comment,
+                    commission=position.commission,
+                )
+                for position in self.positions
+            ),
+            as_of=as_of,
+            source=SnapshotSource.ea_bridge,
+        )
+
+
+class SnapshotAccepted(BaseModel):
+    linked: bool = Field(description="False when the user has no live link of this account.")
+    account_id: int | None
+    status: AccountLinkStatus | None
+    pairing_code: str | None = Field(description="For the EA to show, so the trader can compare.")
+    message: str

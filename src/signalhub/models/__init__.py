@@ -9,6 +9,7 @@ from signalhub.models.account_snapshot import (
 )
 from signalhub.models.audit_log import AuditLog
 from signalhub.models.base import Base
+from signalhub.models.device import Device, DeviceNonce, DeviceStatus
 from signalhub.models.entitlement import Entitlement
 from signalhub.models.login_request import LoginRequest, LoginRequestStatus
 from signalhub.models.outbox_message import OutboxMessage, OutboxStatus, Priority
@@ -25,6 +26,9 @@ __all__ = [
     "AccountPosition",
     "AuditLog",
     "Base",
+    "Device",
+    "DeviceNonce",
+    "DeviceStatus",
     "Entitlement",
     "LoginRequest",
     "LoginRequestStatus",

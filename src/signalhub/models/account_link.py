@@ -65,5 +65,7 @@ class AccountLink(IdMixin, TimestampMixin, Base):
     pairing_code: Mapped[str] = mapped_column(String(16), nullable=False)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
     verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    verified_by_device_id: Mapped[int | None] = mapped_column(BigIntId)
+    verified_by_device_id: Mapped[int | None] = mapped_column(
+        BigIntId, ForeignKey("devices.id", ondelete="SET NULL")
+    )
     unlinked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -32,7 +32,9 @@ class AccountInfo(IdMixin, Base):
     account_link_id: Mapped[int] = mapped_column(
         BigIntId, ForeignKey("account_links.id", ondelete="CASCADE"), unique=True, nullable=False
     )
-    device_id: Mapped[int | None] = mapped_column(BigIntId, index=True)
+    device_id: Mapped[int | None] = mapped_column(
+        BigIntId, ForeignKey("devices.id", ondelete="SET NULL"), index=True
+    )
     source: Mapped[SnapshotSource] = mapped_column(str_enum(SnapshotSource), nullable=False)
     balance: Mapped[Decimal] = mapped_column(BrokerDecimal(), nullable=False)
     equity: Mapped[Decimal] = mapped_column(BrokerDecimal(), nullable=False)

@@ -1,7 +1,7 @@
 """account_links, account_info, account_positions: MT5 account linking and live positions
 
-Revision ID: 0004
-Revises: 0003
+Revision ID: 0005
+Revises: 0004
 Create Date: 2026-11-30 13:20:00
 """
 
@@ -10,8 +10,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0004"
-down_revision: str | None = "0003"
+revision: str = "0005"
+down_revision: str | None = "0004"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
@@ -69,6 +69,12 @@ def upgrade() -> None:
             name=op.f("fk_account_links_user_id_users"),
             ondelete="CASCADE",
         ),
+        sa.ForeignKeyConstraint(
+            ["verified_by_device_id"],
+            ["devices.id"],
+            name=op.f("fk_account_links_verified_by_device_id_devices"),
+            ondelete="SET NULL",
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_account_links")),
         sa.UniqueConstraint(
             "user_id", "mt5_login", "server", name=op.f("uq_account_links_user_id_mt5_login_server")
@@ -123,6 +129,12 @@ def upgrade() -> None:
             ["account_links.id"],
             name=op.f("fk_account_info_account_link_id_account_links"),
             ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["device_id"],
+            ["devices.id"],
+            name=op.f("fk_account_info_device_id_devices"),
+            ondelete="SET NULL",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_account_info")),
         sa.UniqueConstraint("account_link_id", name=op.f("uq_account_info_account_link_id")),
