@@ -12,18 +12,25 @@ import hmac
 import json
 import os
 import random
-import socket
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import httpx
 from sqlalchemy import func, select
 
-from bench.common import bench_database_url, fresh_database, percentiles_ms
+from bench.common import (
+    bench_database_url,
+    free_port,
+    fresh_database,
+    log_file,
+    percentiles_ms,
+    tail,
+    wait_until_up,
+)
 from signalhub.catalog import service as catalog
 from signalhub.catalog.schemas import ProductCreate
 from signalhub.models import Entitlement, Payment, StripeEvent, Tier
@@ -34,12 +41,6 @@ DISTINCT_EVENTS = 1600
 DUPLICATE_SHARE = 0.2
 CONCURRENCY = 32
 USERS = 400
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def charge_succeeded(index: int, user_id: int, product_code: str) -> str:
@@ -78,30 +79,6 @@ def signature(body: str) -> str:
         WEBHOOK_SECRET.encode(), f"{timestamp}.{body}".encode(), hashlib.sha256
     ).hexdigest()
     return f"t={timestamp},v1={digest}"
-
-
-def log_file(workdir: Path) -> IO[str]:
-    """The server's own log, shown if the run fails."""
-    return (workdir / "server.log").open("w")
-
-
-def tail(path: Path) -> str:
-    return path.read_text()[-3000:]
-
-
-async def wait_until_up(base_url: str, process: asyncio.subprocess.Process) -> None:
-    deadline = time.monotonic() + 60
-    async with httpx.AsyncClient() as client:
-        while time.monotonic() < deadline:
-            if process.returncode is not None:
-                raise RuntimeError("signalhub serve exited during start-up")
-            try:
-                if (await client.get(f"{base_url}/healthz", timeout=1)).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            await asyncio.sleep(0.2)
-    raise RuntimeError("signalhub serve did not start within 60 s")
 
 
 async def main() -> dict[str, Any]:
