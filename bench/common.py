@@ -2,16 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
-import socket
 import statistics
-import subprocess
-import time
-from pathlib import Path
-from typing import IO
 
-import httpx
 from sqlalchemy import URL, make_url, text
 
 from signalhub import migrations
@@ -30,6 +23,7 @@ def percentiles_ms(latencies_s: list[float]) -> dict[str, float]:
     cuts = statistics.quantiles(ordered, n=100, method="inclusive")
     return {
         "p50_ms": round(cuts[49] * 1000, 2),
+        "p90_ms": round(cuts[89] * 1000, 2),
         "p99_ms": round(cuts[98] * 1000, 2),
         "max_ms": round(ordered[-1] * 1000, 2),
     }
@@ -59,41 +53,3 @@ async def _create_if_missing(url: URL) -> None:
                 await connection.execute(text(f'CREATE DATABASE "{url.database}"'))
     finally:
         await server.dispose()
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def log_file(workdir: Path) -> IO[str]:
-    """The server's own log, shown if the run fails."""
-    return (workdir / "server.log").open("w")
-
-
-def tail(path: Path) -> str:
-    return path.read_text()[-3000:]
-
-
-async def wait_until_up(base_url: str, process: asyncio.subprocess.Process) -> None:
-    deadline = time.monotonic() + 60
-    async with httpx.AsyncClient() as client:
-        while time.monotonic() < deadline:
-            if process.returncode is not None:
-                raise RuntimeError("signalhub serve exited during start-up")
-            try:
-                if (await client.get(f"{base_url}/healthz", timeout=1)).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            await asyncio.sleep(0.2)
-    raise RuntimeError("signalhub serve did not start within 60 s")
-
-
-def current_commit() -> str:
-    """The short commit the figures were measured at."""
-    completed = subprocess.run(
-        ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=False
-    )
-    return completed.stdout.strip()

@@ -1,34 +1,22 @@
-"""GET /api/v1/positions against ONE real `signalhub serve` process over HTTP, on PostgreSQL and
-Redis, 100 concurrent traders each reading their primary account over and over with a warm
-cache (every account's snapshot was just pushed by its device, which caches it). Reports p50/p99,
-requests/s and the server's CPU time per request (from /proc)."""
+"""`GET /api/v1/positions` against one real `signalhub serve` process on PostgreSQL and Redis:
+100 traders, each with a device that has just pushed a snapshot of their linked account (which
+warms the cache), read their primary account's positions over 100 concurrent connections (wrk,
+its own process, round robin over the traders' tokens)."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
-import subprocess
-import sys
 import tempfile
-import time
 from pathlib import Path
 from typing import Any
 
 import httpx
 from redis.asyncio import Redis
 
-from bench.common import (
-    bench_database_url,
-    current_commit,
-    free_port,
-    fresh_database,
-    log_file,
-    percentiles_ms,
-    tail,
-    wait_until_up,
-)
-from signalhub.auth import init_data
+from bench.auth_sign_in import BOT_TOKEN, signed_body
+from bench.common import bench_database_url, fresh_database
+from bench.server import git_commit, lua_cycle_requests, signalhub_serve, wrk
 from signalhub.billing import service as billing
 from signalhub.catalog import service as catalog
 from signalhub.catalog.schemas import ProductCreate
@@ -38,18 +26,11 @@ from signalhub.kit.time import utcnow
 from signalhub.models import PaymentProvider, PaymentStatus, Tier
 from signalhub.users import service as users
 
-BOT_TOKEN = "123456:BenchBotTokenBenchBotTokenBench"
 REDIS_URL = os.environ.get("SIGNALHUB_BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
 TRADERS = 100
-READS_PER_TRADER = 60
+DURATION_S = 20
 POSITIONS_PER_ACCOUNT = 8
 FIRST_TELEGRAM_ID = 3_000_000
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a process so far (Linux /proc)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def snapshot(login: int) -> dict[str, Any]:
@@ -122,20 +103,17 @@ async def grant_enterprise(database: Any) -> None:
             await entitlements.grant(session, product, payment, utcnow())
 
 
-async def prepare_trader(client: httpx.AsyncClient, index: int) -> dict[str, str]:
+async def prepare_trader(client: httpx.AsyncClient, index: int) -> str:
     """Signs in, registers a device, links an account and has the device push its snapshot.
-    Answers the trader's Authorization header."""
-    user = json.dumps({"id": FIRST_TELEGRAM_ID + index, "first_name": "Bench"})
+    Answers the trader's access token."""
     signed_in = await client.post(
         "/api/v1/auth/telegram",
-        json={
-            "init_data": init_data.sign(
-                {"user": user, "auth_date": str(int(time.time()))}, BOT_TOKEN
-            )
-        },
+        content=signed_body(FIRST_TELEGRAM_ID + index),
+        headers={"Content-Type": "application/json"},
     )
     signed_in.raise_for_status()
-    headers = {"Authorization": f"Bearer {signed_in.json()['access_token']}"}
+    token: str = signed_in.json()["access_token"]
+    headers = {"Authorization": f"Bearer {token}"}
     device = await client.post("/api/v1/devices", json={"name": "bench"}, headers=headers)
     device.raise_for_status()
     login = 7_000_000 + index
@@ -153,8 +131,9 @@ async def prepare_trader(client: httpx.AsyncClient, index: int) -> dict[str, str
         headers={**signed, "Content-Type": "application/json"},
     )
     pushed.raise_for_status()
-    assert pushed.json()["status"] == "verified", pushed.text
-    return headers
+    if pushed.json()["status"] != "verified":
+        raise RuntimeError(f"the snapshot did not verify the link: {pushed.text}")
+    return token
 
 
 async def main() -> dict[str, Any]:
@@ -165,84 +144,51 @@ async def main() -> dict[str, Any]:
     redis = Redis.from_url(REDIS_URL)
     await redis.flushdb()  # a rebuilt database reuses account ids: no cached figures of old ones
     await redis.aclose()
-
-    port = free_port()
-    base_url = f"http://127.0.0.1:{port}"
-    env = {
-        **os.environ,
-        "SIGNALHUB_ENV": "test",
-        "SIGNALHUB_DATABASE_URL": url,
-        "SIGNALHUB_REDIS_URL": REDIS_URL,
-        "SIGNALHUB_JWT_SECRET": "bench-secret-bench-secret-bench-secret",
-        "SIGNALHUB_TELEGRAM_BOT_TOKEN": BOT_TOKEN,
-        "SIGNALHUB_SIGNIN_RATE_LIMIT_PER_MINUTE": "100000",
-        "SIGNALHUB_RUN_WORKER_IN_PROCESS": "false",
-        # Warm for the whole run: this measures cached reads, the path 100 pollers take.
-        "SIGNALHUB_POSITIONS_CACHE_TTL_S": "600",
-        "SIGNALHUB_LOG_LEVEL": "WARNING",
-        "SIGNALHUB_HOST": "127.0.0.1",
-        "SIGNALHUB_PORT": str(port),
+    settings = {
+        "DATABASE_URL": url,
+        "REDIS_URL": REDIS_URL,
+        "TELEGRAM_BOT_TOKEN": BOT_TOKEN,
+        "SIGNIN_RATE_LIMIT_PER_MINUTE": str(10**9),
+        "ACCESS_TOKEN_TTL_S": "3600",
+        # Warm for the whole run: this measures cached reads, the path every poller takes.
+        "POSITIONS_CACHE_TTL_S": "600",
     }
-    latencies: list[float] = []
-    statuses: dict[int, int] = {}
-    with tempfile.TemporaryDirectory() as workdir, log_file(Path(workdir)) as log:
-        process = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "signalhub.cli",
-            "serve",
-            env=env,
-            cwd=workdir,
-            stdout=subprocess.DEVNULL,
-            stderr=log,
-        )
-        try:
-            await wait_until_up(base_url, process)
+    with tempfile.TemporaryDirectory() as workdir:
+        async with signalhub_serve(settings) as server:
             limits = httpx.Limits(max_connections=TRADERS)
-            async with httpx.AsyncClient(base_url=base_url, limits=limits, timeout=60) as client:
-                traders = [await prepare_trader(client, index) for index in range(TRADERS)]
-
-                async def trader(headers: dict[str, str]) -> None:
-                    for _ in range(READS_PER_TRADER):
-                        started = time.perf_counter()
-                        response = await client.get("/api/v1/positions", headers=headers)
-                        latencies.append(time.perf_counter() - started)
-                        statuses[response.status_code] = statuses.get(response.status_code, 0) + 1
-
-                cpu_before = cpu_seconds(process.pid)
-                started = time.perf_counter()
-                await asyncio.gather(*(trader(headers) for headers in traders))
-                elapsed = time.perf_counter() - started
-                cpu_used = cpu_seconds(process.pid) - cpu_before
-                sample = (await client.get("/api/v1/positions", headers=traders[0])).json()
-        except BaseException:
-            print(tail(Path(workdir) / "server.log"), file=sys.stderr)
-            raise
-        finally:
-            process.terminate()
-            await asyncio.wait_for(process.wait(), timeout=30)
-
-    requests = TRADERS * READS_PER_TRADER
-    commit = await asyncio.to_thread(current_commit)
+            async with httpx.AsyncClient(base_url=server.base_url, limits=limits) as client:
+                tokens = [await prepare_trader(client, index) for index in range(TRADERS)]
+                sample = await client.get(
+                    "/api/v1/positions", headers={"Authorization": f"Bearer {tokens[0]}"}
+                )
+            authorizations = Path(workdir) / "authorization.txt"
+            authorizations.write_text("".join(f"Bearer {token}\n" for token in tokens))
+            script = lua_cycle_requests(
+                "GET", "/api/v1/positions", authorizations, header="Authorization"
+            )
+            run = await wrk(
+                server,
+                "/api/v1/positions",
+                connections=TRADERS,
+                duration_s=DURATION_S,
+                lua=script,
+            )
+    answer = sample.json()
     checks = {
-        "all_answered_200": statuses == {200: requests},
-        "positions_per_answer": len(sample["positions"]) == POSITIONS_PER_ACCOUNT,
-        "not_stale": sample["stale"] is False,
+        "no_errors": run["errors"] == 0,
+        "positions_per_answer": len(answer["positions"]) == POSITIONS_PER_ACCOUNT,
+        "fresh": answer["stale"] is False,
     }
     return {
-        "commit": commit,
+        "commit": git_commit(),
         "note": "measured on a 2-core machine shared with other agents' builds and tests; "
         "compare runs on the same machine only",
-        "database": "postgresql",
-        "cache": "redis",
-        "server": "one `signalhub serve` process (one uvicorn worker) over HTTP",
+        "path": "GET /api/v1/positions",
+        "server": "one `signalhub serve` process, PostgreSQL + Redis, load from wrk (own process)",
         "concurrent_users": TRADERS,
-        "requests": requests,
         "positions_per_account": POSITIONS_PER_ACCOUNT,
-        "requests_per_s": round(requests / elapsed, 1),
-        **percentiles_ms(latencies),
-        "server_cpu_ms_per_request": round(cpu_used / requests * 1000, 3),
-        "statuses": {str(code): count for code, count in statuses.items()},
+        "cache": "warm (every account's snapshot pushed just before; TTL longer than the run)",
+        "runs": [run],
         "checks": checks,
         "ok": all(checks.values()),
     }

@@ -22,7 +22,7 @@ Handler = Callable[[argparse.Namespace, Settings], int]
 
 def _with_database(settings: Settings, work: Callable[[Database], Awaitable[int]]) -> int:
     async def main() -> int:
-        database = Database.from_url(settings.database_url)
+        database = Database.from_settings(settings)
         try:
             return await work(database)
         finally:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -76,3 +78,15 @@ def test_secret_box_round_trip_and_refuses_another_key() -> None:
     other = SecretBox("b3RoZXItZGV2aWNlLXNlY3JldC1rZXktMzItYnl0ZXM=")
     with pytest.raises(SecretBoxError):
         other.open(sealed)
+
+
+def test_the_eas_hand_built_hmac_gives_the_vector() -> None:
+    """clients/mt5/SignalHubEA.mq5 builds HMAC from SHA-256 itself (MQL5 has no HMAC): key
+    zero-padded to 64 bytes, inner pad 0x36, outer pad 0x5c. The same steps, here."""
+    key = VECTOR_SECRET.encode().ljust(64, b"\0")
+    message = signing.string_to_sign(
+        "POST", "/api/v1/ea/ack", "1767225600", "n0nce-0001-abcdef", VECTOR_BODY
+    )
+    inner = hashlib.sha256(bytes(b ^ 0x36 for b in key) + message).digest()
+    outer = hashlib.sha256(bytes(b ^ 0x5C for b in key) + inner).hexdigest()
+    assert outer == "ce808e30f9b88d52a8b7d754300daae0bbda8e4e67caf59480af25b9981fd1d7"
