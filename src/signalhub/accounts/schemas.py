@@ -120,6 +120,46 @@ class SnapshotIn(BaseModel):
             raise ValueError("each position's ticket must be unique")
         return positions
 
+    @classmethod
+    def from_snapshot(cls, snapshot: BrokerSnapshot) -> SnapshotIn:
+        """What a device sends for a snapshot its terminal (or the simulation) took."""
+        account = snapshot.account
+        return cls(
+            account=SnapshotAccountIn(
+                login=account.login,
+                server=account.server,
+                company=account.company,
+                currency=account.currency,
+                leverage=account.leverage,
+                trade_mode=account.trade_mode,
+                balance=account.balance,
+                equity=account.equity,
+                margin=account.margin,
+                margin_free=account.margin_free,
+                margin_level=account.margin_level,
+                profit=account.profit,
+            ),
+            positions=[
+                SnapshotPositionIn(
+                    ticket=position.ticket,
+                    symbol=position.symbol,
+                    type=position.type,
+                    volume=position.volume,
+                    price_open=position.price_open,
+                    price_current=position.price_current,
+                    sl=position.sl,
+                    tp=position.tp,
+                    profit=position.profit,
+                    swap=position.swap,
+                    commission=position.commission,
+                    time=int(position.time.timestamp()),
+                    magic=position.magic,
+                    comment=position.comment,
+                )
+                for position in snapshot.positions
+            ],
+        )
+
     def to_snapshot(self, as_of: datetime) -> BrokerSnapshot:
         """Stamped with the server's receive time: device clocks are only trusted to ±300 s."""
         account = self.account
