@@ -11,6 +11,10 @@ export class ApiError extends Error {
   }
 }
 
+/** What to tell the user about a failed request. */
+export const errorMessage = (error: unknown): string =>
+  error instanceof ApiError ? error.message : 'Something went wrong. Please try again.';
+
 /** Generated from the backend's /openapi.json by `make api-types`; never edit by hand. */
 export type Schemas = components['schemas'];
 

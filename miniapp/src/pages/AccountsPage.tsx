@@ -1,14 +1,11 @@
 import { Button, Cell, Input, List, Placeholder, Section, Text } from '@telegram-apps/telegram-ui';
 import { useCallback, useEffect, useState, type FormEvent } from 'react';
-import { ApiError, type AccountLink, type Api } from '../api';
+import { errorMessage, type AccountLink, type Api } from '../api';
 import { Loading } from '../components/Loading';
 import { tradeModeName } from '../format';
 import { useVisibleInterval } from '../hooks';
 
 const REFRESH_MS = 10_000;
-
-const errorMessage = (error: unknown) =>
-  error instanceof ApiError ? error.message : 'Something went wrong. Please try again.';
 
 function statusLine(account: AccountLink): string {
   if (account.error) return account.error;

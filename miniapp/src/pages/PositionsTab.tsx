@@ -1,6 +1,6 @@
 import { Button, Cell, List, Placeholder, Section, SegmentedControl, Text } from '@telegram-apps/telegram-ui';
 import { useCallback, useEffect, useState } from 'react';
-import { ApiError, type AccountLink, type Api, type Position, type Positions } from '../api';
+import { errorMessage, type AccountLink, type Api, type Position, type Positions } from '../api';
 import { Loading } from '../components/Loading';
 import {
   formatAge,
@@ -15,9 +15,6 @@ import { navigate } from '../router';
 
 export const REFRESH_MS = 10_000;
 export const ACCOUNTS_PATH = '/positions/accounts';
-
-const errorMessage = (error: unknown) =>
-  error instanceof ApiError ? error.message : 'Something went wrong. Please try again.';
 
 const accountName = (account: AccountLink) => `${account.mt5_login} · ${account.server}`;
 

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Annotated
@@ -122,78 +123,26 @@ class SnapshotIn(BaseModel):
 
     @classmethod
     def from_snapshot(cls, snapshot: BrokerSnapshot) -> SnapshotIn:
-        """What a device sends for a snapshot its terminal (or the simulation) took."""
-        account = snapshot.account
+        """What a device sends for a snapshot its terminal (or the simulation) took; the field
+        names are the records' own, MetaTrader's."""
         return cls(
-            account=SnapshotAccountIn(
-                login=account.login,
-                server=account.server,
-                company=account.company,
-                currency=account.currency,
-                leverage=account.leverage,
-                trade_mode=account.trade_mode,
-                balance=account.balance,
-                equity=account.equity,
-                margin=account.margin,
-                margin_free=account.margin_free,
-                margin_level=account.margin_level,
-                profit=account.profit,
-            ),
+            account=SnapshotAccountIn(**asdict(snapshot.account)),
             positions=[
-                SnapshotPositionIn(
-                    ticket=position.ticket,
-                    symbol=position.symbol,
-                    type=position.type,
-                    volume=position.volume,
-                    price_open=position.price_open,
-                    price_current=position.price_current,
-                    sl=position.sl,
-                    tp=position.tp,
-                    profit=position.profit,
-                    swap=position.swap,
-                    commission=position.commission,
-                    time=int(position.time.timestamp()),
-                    magic=position.magic,
-                    comment=position.comment,
-                )
+                SnapshotPositionIn(**{**asdict(position), "time": int(position.time.timestamp())})
                 for position in snapshot.positions
             ],
         )
 
     def to_snapshot(self, as_of: datetime) -> BrokerSnapshot:
         """Stamped with the server's receive time: device clocks are only trusted to ±300 s."""
-        account = self.account
         return BrokerSnapshot(
-            account=AccountRecord(
-                login=account.login,
-                server=account.server,
-                company=account.company,
-                currency=account.currency,
-                leverage=account.leverage,
-                trade_mode=account.trade_mode,
-                balance=account.balance,
-                equity=account.equity,
-                margin=account.margin,
-                margin_free=account.margin_free,
-                margin_level=account.margin_level,
-                profit=account.profit,
-            ),
+            account=AccountRecord(**self.account.model_dump()),
             positions=tuple(
                 PositionRecord(
-                    ticket=position.ticket,
-                    symbol=position.symbol,
-                    type=position.type,
-                    volume=position.volume,
-                    price_open=position.price_open,
-                    price_current=position.price_current,
-                    sl=position.sl,
-                    tp=position.tp,
-                    profit=position.profit,
-                    swap=position.swap,
-                    time=datetime.fromtimestamp(position.time, UTC),
-                    magic=position.magic,
-                    comment=position.comment,
-                    commission=position.commission,
+                    **{
+                        **position.model_dump(),
+                        "time": datetime.fromtimestamp(position.time, UTC),
+                    }
                 )
                 for position in self.positions
             ),

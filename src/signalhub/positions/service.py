@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -42,21 +43,9 @@ def view(reading: Reading) -> PositionsOut:
         ),
         positions=[
             PositionOut(
-                ticket=position.ticket,
-                symbol=position.symbol,
-                type=position.type,
-                volume=position.volume,
-                price_open=position.price_open,
-                price_current=position.price_current,
-                sl=position.sl,
-                tp=position.tp,
-                profit=position.profit,
-                swap=position.swap,
-                commission=position.commission,
-                pnl=position_pnl(position),
+                **{key: value for key, value in asdict(position).items() if key != "time"},
                 opened_at=position.time,
-                magic=position.magic,
-                comment=position.comment,
+                pnl=position_pnl(position),
             )
             for position in snapshot.positions
         ],
