@@ -29,6 +29,7 @@ from signalhub.users import service as users
 REDIS_URL = os.environ.get("SIGNALHUB_BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
 TRADERS = 100
 DURATION_S = 20
+POOL_SIZE = 8
 POSITIONS_PER_ACCOUNT = 8
 FIRST_TELEGRAM_ID = 3_000_000
 
@@ -152,6 +153,8 @@ async def main() -> dict[str, Any]:
         "ACCESS_TOKEN_TTL_S": "3600",
         # Warm for the whole run: this measures cached reads, the path every poller takes.
         "POSITIONS_CACHE_TTL_S": "600",
+        # The shared PostgreSQL server (100 connections) is mostly taken by other test runs.
+        "DATABASE_POOL_SIZE": str(POOL_SIZE),
     }
     with tempfile.TemporaryDirectory() as workdir:
         async with signalhub_serve(settings) as server:
@@ -186,6 +189,7 @@ async def main() -> dict[str, Any]:
         "path": "GET /api/v1/positions",
         "server": "one `signalhub serve` process, PostgreSQL + Redis, load from wrk (own process)",
         "concurrent_users": TRADERS,
+        "database_pool_size": POOL_SIZE,
         "positions_per_account": POSITIONS_PER_ACCOUNT,
         "cache": "warm (every account's snapshot pushed just before; TTL longer than the run)",
         "runs": [run],
