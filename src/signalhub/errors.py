@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from http import HTTPStatus
+from typing import Any
+
+from pydantic import BaseModel
+
 
 class AppError(Exception):
     status_code = 400
@@ -11,10 +16,17 @@ class AppError(Exception):
     commit_transaction = False
 
     def __init__(
-        self, message: str, *, code: str | None = None, status_code: int | None = None
+        self,
+        message: str,
+        *,
+        code: str | None = None,
+        status_code: int | None = None,
+        details: dict[str, str | int] | None = None,
     ) -> None:
         super().__init__(message)
         self.message = message
+        # Machine-readable facts beside code and message (e.g. the server's clock on clock_skew).
+        self.details = details or {}
         if code is not None:
             self.code = code
         if status_code is not None:
@@ -49,3 +61,22 @@ class Unprocessable(AppError):
 class RateLimited(AppError):
     status_code = 429
     code = "rate_limited"
+
+
+class ErrorDetail(BaseModel):
+    code: str
+    message: str
+
+
+class ErrorBody(BaseModel):
+    """Every error answer: {"error": {"code", "message"}}."""
+
+    error: ErrorDetail
+
+
+def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """For a route's `responses=`: the statuses it can answer with the error body."""
+    return {
+        status: {"model": ErrorBody, "description": HTTPStatus(status).phrase}
+        for status in statuses
+    }

@@ -1,8 +1,16 @@
 """Every table, imported here so Alembic's target_metadata sees them all."""
 
+from signalhub.models.account_link import AccountLink, AccountLinkStatus, TradeMode
+from signalhub.models.account_snapshot import (
+    AccountInfo,
+    AccountPosition,
+    PositionType,
+    SnapshotSource,
+)
 from signalhub.models.approval import Approval, ApprovalChannel, ApprovalStatus
 from signalhub.models.audit_log import AuditLog
 from signalhub.models.base import Base
+from signalhub.models.device import Device, DeviceNonce, DeviceStatus
 from signalhub.models.entitlement import Entitlement
 from signalhub.models.login_request import LoginRequest, LoginRequestStatus
 from signalhub.models.outbox_message import OutboxMessage, OutboxStatus, Priority
@@ -14,11 +22,18 @@ from signalhub.models.stripe_event import StripeEvent, StripeEventStatus
 from signalhub.models.user import Role, User
 
 __all__ = [
+    "AccountInfo",
+    "AccountLink",
+    "AccountLinkStatus",
+    "AccountPosition",
     "Approval",
     "ApprovalChannel",
     "ApprovalStatus",
     "AuditLog",
     "Base",
+    "Device",
+    "DeviceNonce",
+    "DeviceStatus",
     "Entitlement",
     "LoginRequest",
     "LoginRequestStatus",
@@ -28,6 +43,7 @@ __all__ = [
     "Payment",
     "PaymentProvider",
     "PaymentStatus",
+    "PositionType",
     "Priority",
     "Product",
     "RefreshToken",
@@ -35,8 +51,10 @@ __all__ = [
     "Signal",
     "SignalSide",
     "SignalStatus",
+    "SnapshotSource",
     "StripeEvent",
     "StripeEventStatus",
     "Tier",
+    "TradeMode",
     "User",
 ]

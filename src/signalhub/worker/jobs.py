@@ -14,6 +14,7 @@ from signalhub.auth import device_flow
 from signalhub.auth import service as auth
 from signalhub.config import Settings
 from signalhub.db import Database
+from signalhub.devices import service as devices
 from signalhub.signals import service as signals
 from signalhub.signals import tasks as signal_tasks
 
@@ -31,6 +32,7 @@ DEFAULT_JOBS = (
     # Offers already stop at expiry (decisions and the sender check the time); this job
     # records it and drops the unsent requests.
     PeriodicJob("expire_signals", 5, signals.expire_due),
+    PeriodicJob("purge_device_nonces", 600, devices.purge_nonces),
 )
 
 
