@@ -13,6 +13,7 @@ from signalhub.config import Settings
 from signalhub.db import Database
 from signalhub.errors import RateLimited
 from signalhub.kit.ratelimit import RateLimiter
+from signalhub.positions.reader import PositionsReader
 
 
 def get_settings_dep(request: Request) -> Settings:
@@ -57,3 +58,11 @@ async def get_bot_username(request: Request) -> str | None:
 
 
 BotUsernameDep = Annotated[str | None, Depends(get_bot_username)]
+
+
+def get_positions_reader(request: Request) -> PositionsReader:
+    reader: PositionsReader = request.app.state.positions_reader
+    return reader
+
+
+PositionsReaderDep = Annotated[PositionsReader, Depends(get_positions_reader)]
