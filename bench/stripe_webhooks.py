@@ -115,7 +115,7 @@ async def main() -> dict[str, Any]:
                 name="Premium",
                 tier=Tier.premium,
                 duration_days=30,
-                price_usd_cents=1900,
+                price_amount_minor=1900,
                 price_stars=1500,
             ),
             actor_user_id=None,

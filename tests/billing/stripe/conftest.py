@@ -94,4 +94,4 @@ async def buyer(session: AsyncSession) -> User:
 
 @pytest.fixture
 async def product(session: AsyncSession) -> Product:
-    return await create_product(session, price_usd_cents=1900, duration_days=30)
+    return await create_product(session, price_amount_minor=1900, duration_days=30)

@@ -77,8 +77,8 @@ class StripeApi:
                         {
                             "quantity": 1,
                             "price_data": {
-                                "currency": "usd",
-                                "unit_amount": product.price_usd_cents,
+                                "currency": product.price_currency.lower(),
+                                "unit_amount": product.price_amount_minor,
                                 "product_data": {"name": product.name},
                             },
                         }
@@ -99,8 +99,8 @@ class StripeApi:
         with _translated():
             intent = await self._client.v1.payment_intents.create_async(
                 {
-                    "amount": product.price_usd_cents,
-                    "currency": "usd",
+                    "amount": product.price_amount_minor,
+                    "currency": product.price_currency.lower(),
                     "metadata": _metadata(user_id, product),
                 },
                 {"idempotency_key": f"payment_intent:{user_id}:{product.code}:{attempt_id}"},
