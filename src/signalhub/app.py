@@ -13,6 +13,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from signalhub import api
+from signalhub.billing.stripe.client import StripeApi
 from signalhub.bot.dispatcher import create_telegram_bot
 from signalhub.config import Settings, get_settings
 from signalhub.db import Database
@@ -39,6 +40,10 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
                 telegram = create_telegram_bot(settings, database)
                 stack.push_async_callback(telegram.close)
                 app.state.telegram = telegram
+            if settings.stripe_api_key is not None:
+                stripe = StripeApi(settings)
+                stack.push_async_callback(stripe.aclose)
+                app.state.stripe = stripe
             if settings.worker_in_process:
                 worker = Worker(settings, database)
                 await stack.enter_async_context(worker.running())
@@ -57,6 +62,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.state.database = database
     app.state.rate_limiter = build_rate_limiter(settings.redis_url)
     app.state.telegram = None
+    app.state.stripe = None
     app.include_router(api.router)
     _install_error_handlers(app)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
@@ -100,7 +106,11 @@ def error_body(code: str, message: str) -> dict[str, dict[str, str]]:
 def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(AppError)
     async def app_error(_request: Request, error: AppError) -> JSONResponse:
-        return JSONResponse(error_body(error.code, error.message), status_code=error.status_code)
+        return JSONResponse(
+            error_body(error.code, error.message),
+            status_code=error.status_code,
+            headers=error.headers,
+        )
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(_request: Request, error: RequestValidationError) -> JSONResponse:

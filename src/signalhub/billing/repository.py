@@ -1,11 +1,21 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, select, update
 
 from signalhub.kit.repository import Repository
-from signalhub.models import Payment, PaymentProvider, PaymentRequest, Product, User
+from signalhub.models import (
+    IdempotencyKey,
+    IdempotencyStatus,
+    Payment,
+    PaymentProvider,
+    PaymentRequest,
+    Product,
+    User,
+)
 
 
 class PaymentRepository(Repository):
@@ -53,6 +63,11 @@ class PaymentRequestRepository(Repository):
     async def get(self, request_id: int) -> PaymentRequest | None:
         return await self.session.get(PaymentRequest, request_id)
 
+    async def get_by_attempt(self, attempt_id: str) -> PaymentRequest | None:
+        return await self.session.scalar(
+            select(PaymentRequest).where(PaymentRequest.attempt_id == attempt_id)
+        )
+
     async def latest_payment(self, request_id: int) -> Payment | None:
         return await self.session.scalar(
             select(Payment)
@@ -60,3 +75,54 @@ class PaymentRequestRepository(Repository):
             .order_by(Payment.created_at.desc(), Payment.id.desc())
             .limit(1)
         )
+
+
+class IdempotencyKeyRepository(Repository):
+    def _one(self, user_id: int, scope: str, key: str) -> Any:
+        return (
+            (IdempotencyKey.user_id == user_id)
+            & (IdempotencyKey.scope == scope)
+            & (IdempotencyKey.key == key)
+        )
+
+    async def get_for_update(self, user_id: int, scope: str, key: str) -> IdempotencyKey | None:
+        return await self.session.scalar(
+            select(IdempotencyKey)
+            .where(self._one(user_id, scope, key))
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+
+    async def replace(self, claim: IdempotencyKey) -> bool:
+        """Takes an expired key over; False when another request took it first."""
+        await self.session.execute(
+            delete(IdempotencyKey).where(self._one(claim.user_id, claim.scope, claim.key))
+        )
+        return await self.insert_if_absent(claim, "user_id", "scope", "key") is not None
+
+    async def complete(
+        self, user_id: int, scope: str, key: str, status_code: int, body: Any
+    ) -> None:
+        await self.session.execute(
+            update(IdempotencyKey)
+            .where(self._one(user_id, scope, key))
+            .values(
+                status=IdempotencyStatus.completed,
+                response_status=status_code,
+                response_body=body,
+            )
+        )
+
+    async def release(self, user_id: int, scope: str, key: str) -> None:
+        await self.session.execute(
+            delete(IdempotencyKey).where(
+                self._one(user_id, scope, key),
+                IdempotencyKey.status == IdempotencyStatus.in_progress,
+            )
+        )
+
+    async def delete_expired(self, now: datetime) -> int:
+        result = await self.session.execute(
+            delete(IdempotencyKey).where(IdempotencyKey.expires_at <= now)
+        )
+        return int(getattr(result, "rowcount", 0) or 0)

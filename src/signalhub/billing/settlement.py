@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from signalhub.audit import service as audit
-from signalhub.billing.repository import PaymentRepository, PaymentRequestRepository
+from signalhub.billing.repository import PaymentRepository
 from signalhub.billing.state import PaymentFacts
 from signalhub.catalog import service as catalog
 from signalhub.config import Settings
@@ -68,7 +68,8 @@ class PaymentReport:
     amount_minor: int
     currency: str
     facts: PaymentFacts
-    payment_request_id: int | None = None
+    # The payment request the provider's payment names (a Stars payload, Stripe metadata).
+    payment_request: PaymentRequest | None = None
     details: Mapping[str, Any] = field(default_factory=dict)
     is_recurring: bool = False
     failure_reason: str | None = None
@@ -115,11 +116,7 @@ async def settle(
     changes nothing."""
     payer = await lock_money(session, report.user_id)
     repository = PaymentRepository(session)
-    request = (
-        await PaymentRequestRepository(session).get(report.payment_request_id)
-        if report.payment_request_id is not None
-        else None
-    )
+    request = report.payment_request
     mismatch = _mismatch(report, request) if report.facts.succeeded else None
     incoming = replace(report.facts, mismatched=True) if mismatch else report.facts
     reason = mismatch or report.failure_reason

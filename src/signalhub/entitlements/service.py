@@ -106,6 +106,10 @@ async def revoke(
     return entitlement
 
 
+async def for_payment(session: AsyncSession, payment_id: int) -> Entitlement | None:
+    return await EntitlementRepository(session).get_by_payment(payment_id)
+
+
 async def current(session: AsyncSession, user_id: int, now: datetime) -> CurrentTier:
     """Highest tier running now; expiry is read from the rows, so nothing needs a job to expire."""
     active = await EntitlementRepository(session).active(user_id, now)

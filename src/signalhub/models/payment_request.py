@@ -48,6 +48,9 @@ class PaymentRequest(IdMixin, TimestampMixin, Base):
     amount_minor: Mapped[int] = mapped_column(Integer, nullable=False)
     currency: Mapped[str] = mapped_column(String(3), nullable=False)
     is_subscription: Mapped[bool] = mapped_column(default=False, nullable=False)
+    # Derived from the client's Idempotency-Key: a retried request reaches Stripe with the same
+    # idempotency key and the same metadata, which names this attempt, not a row id.
+    attempt_id: Mapped[str | None] = mapped_column(String(64), unique=True)
     invoice_link: Mapped[str | None] = mapped_column(Text)
     checkout_session_id: Mapped[str | None] = mapped_column(String(255), unique=True)
     checkout_url: Mapped[str | None] = mapped_column(Text)

@@ -44,11 +44,6 @@ class InvalidPayload(AppError):
     code = "invalid_invoice_payload"
 
 
-class InvalidProduct(AppError):
-    status_code = 400
-    code = "invalid_product"
-
-
 @dataclass(frozen=True)
 class InvoicePayload:
     product_code: str
@@ -105,18 +100,11 @@ def can_subscribe(product: Product) -> bool:
     return product.duration_days == SUBSCRIPTION_DAYS
 
 
-async def product_on_sale(session: AsyncSession, product_code: str) -> Product:
-    product = await catalog.find_by_code(session, product_code)
-    if product is None or not product.is_active:
-        raise InvalidProduct("This product is no longer on sale.")
-    return product
-
-
 async def open_invoice(
     session: AsyncSession, user: User, product_code: str, *, subscription: bool = False
 ) -> Invoice:
     """A payment request at the product's Stars price, and the invoice payload naming it."""
-    product = await product_on_sale(session, product_code)
+    product = await catalog.get_on_sale(session, product_code)
     if subscription and not can_subscribe(product):
         raise AppError("Only monthly products can be subscribed to.", code="not_subscribable")
     request = await PaymentRequestRepository(session).add(
@@ -188,7 +176,7 @@ async def record_successful_payment(
             amount_minor=total_amount,
             currency=currency,
             facts=PaymentFacts(succeeded=True),
-            payment_request_id=order.payment_request_id,
+            payment_request=await _request(session, order),
             details={
                 "invoice_payload": payload,
                 "provider_payment_charge_id": provider_payment_charge_id,
@@ -248,13 +236,19 @@ async def record_refund(
             amount_minor=total_amount,
             currency=CURRENCY,
             facts=refunded,
-            payment_request_id=order.payment_request_id,
+            payment_request=await _request(session, order),
             details={"invoice_payload": payload},
         ),
         now,
         actor_user_id=actor_user_id,
     )
     return result.payment
+
+
+async def _request(session: AsyncSession, order: InvoicePayload) -> PaymentRequest | None:
+    if order.payment_request_id is None:
+        return None
+    return await PaymentRequestRepository(session).get(order.payment_request_id)
 
 
 async def _order(

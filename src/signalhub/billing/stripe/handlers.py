@@ -14,14 +14,16 @@ from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from signalhub.billing import settlement
+from signalhub.billing.repository import PaymentRequestRepository
 from signalhub.billing.settlement import CannotSettle, PaymentReport
 from signalhub.billing.state import Dispute, PaymentFacts
 from signalhub.billing.stripe import objects
+from signalhub.billing.stripe.client import ATTEMPT_KEY
 from signalhub.billing.stripe.errors import PaymentNotYetKnown
 from signalhub.catalog import service as catalog
 from signalhub.config import Settings
 from signalhub.kit.money import format_amount
-from signalhub.models import Payment, PaymentProvider, Product, User
+from signalhub.models import Payment, PaymentProvider, PaymentRequest, Product, User
 from signalhub.outbox import service as outbox
 from signalhub.users import service as users
 
@@ -47,7 +49,7 @@ class Purchase:
 
     user: User
     product: Product
-    payment_request_id: int | None
+    payment_request: PaymentRequest | None
 
 
 async def charge_succeeded(context: EventContext, data: dict[str, Any]) -> None:
@@ -190,7 +192,7 @@ async def _settle(
             amount_minor=amount_minor,
             currency=currency,
             facts=facts,
-            payment_request_id=purchase.payment_request_id,
+            payment_request=purchase.payment_request,
             details=details,
             failure_reason=failure_reason,
         ),
@@ -231,11 +233,11 @@ async def _purchase(context: EventContext, stripe_object: objects.StripeObject) 
     product = await catalog.find_by_code(context.session, code)
     if product is None:
         raise CannotSettle(f"unknown product '{code}'")
-    request_id = metadata.get("payment_request")
-    try:
-        return Purchase(user, product, _bigint(request_id) if request_id else None)
-    except ValueError:
-        raise CannotSettle("metadata has a malformed payment request id") from None
+    attempt = metadata.get(ATTEMPT_KEY)
+    request = (
+        await PaymentRequestRepository(context.session).get_by_attempt(attempt) if attempt else None
+    )
+    return Purchase(user, product, request)
 
 
 async def _user(context: EventContext, metadata: dict[str, str]) -> User:

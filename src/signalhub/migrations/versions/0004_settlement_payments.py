@@ -28,6 +28,7 @@ def upgrade() -> None:
         sa.Column("amount_minor", sa.Integer(), nullable=False),
         sa.Column("currency", sa.String(length=3), nullable=False),
         sa.Column("is_subscription", sa.Boolean(), nullable=False),
+        sa.Column("attempt_id", sa.String(length=64), nullable=True),
         sa.Column("invoice_link", sa.Text(), nullable=True),
         sa.Column("checkout_session_id", sa.String(length=255), nullable=True),
         sa.Column("checkout_url", sa.Text(), nullable=True),
@@ -48,6 +49,7 @@ def upgrade() -> None:
             ondelete="RESTRICT",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_payment_requests")),
+        sa.UniqueConstraint("attempt_id", name=op.f("uq_payment_requests_attempt_id")),
         sa.UniqueConstraint(
             "checkout_session_id", name=op.f("uq_payment_requests_checkout_session_id")
         ),
