@@ -17,6 +17,8 @@ from signalhub.billing.stripe.client import StripeApi
 from signalhub.bot.dispatcher import create_telegram_bot
 from signalhub.config import Settings, get_settings
 from signalhub.db import Database
+from signalhub.devices.nonces import build_nonce_store
+from signalhub.devices.routes import EA_MAX_BODY_BYTES, EA_PATH_PREFIX
 from signalhub.errors import AppError
 from signalhub.kit.logging import masker
 from signalhub.kit.ratelimit import build_rate_limiter
@@ -29,7 +31,7 @@ logger = logging.getLogger("signalhub")
 def create_app(settings: Settings | None = None, database: Database | None = None) -> FastAPI:
     settings = settings or get_settings()
     owns_database = database is None
-    database = database or Database.from_url(settings.database_url)
+    database = database or Database.from_settings(settings)
     _register_secrets(settings)
 
     @asynccontextmanager
@@ -48,6 +50,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
                 worker = Worker(settings, database)
                 await stack.enter_async_context(worker.running())
             stack.push_async_callback(app.state.rate_limiter.close)
+            stack.push_async_callback(app.state.nonce_store.close)
             if owns_database:
                 stack.push_async_callback(database.dispose)
             yield
@@ -61,11 +64,16 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.state.settings = settings
     app.state.database = database
     app.state.rate_limiter = build_rate_limiter(settings.redis_url)
+    app.state.nonce_store = build_nonce_store(settings.redis_url)
     app.state.telegram = None
     app.state.stripe = None
     app.include_router(api.router)
     _install_error_handlers(app)
-    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        BodySizeLimitMiddleware,
+        max_bytes=settings.max_body_bytes,
+        path_limits={EA_PATH_PREFIX: EA_MAX_BODY_BYTES},
+    )
     app.add_middleware(RequestContextMiddleware)
     return app
 
@@ -76,6 +84,7 @@ def _register_secrets(settings: Settings) -> None:
         settings.telegram_bot_token,
         settings.telegram_webhook_secret,
         settings.stripe_api_key,
+        settings.device_secret_key,
         *settings.stripe_webhook_secret,
     ):
         if secret is not None:
@@ -99,15 +108,17 @@ def _log_configuration(settings: Settings) -> None:
         logger.info("stripe disabled: set SIGNALHUB_STRIPE_API_KEY to enable Stripe payments")
 
 
-def error_body(code: str, message: str) -> dict[str, dict[str, str]]:
-    return {"error": {"code": code, "message": message}}
+def error_body(
+    code: str, message: str, details: dict[str, str | int] | None = None
+) -> dict[str, dict[str, str | int]]:
+    return {"error": {**(details or {}), "code": code, "message": message}}
 
 
 def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(AppError)
     async def app_error(_request: Request, error: AppError) -> JSONResponse:
         return JSONResponse(
-            error_body(error.code, error.message),
+            error_body(error.code, error.message, error.details),
             status_code=error.status_code,
             headers=error.headers,
         )

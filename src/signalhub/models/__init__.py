@@ -2,6 +2,7 @@
 
 from signalhub.models.audit_log import AuditLog
 from signalhub.models.base import Base
+from signalhub.models.device import Device, DeviceNonce, DeviceStatus
 from signalhub.models.entitlement import Entitlement
 from signalhub.models.idempotency_key import IdempotencyKey, IdempotencyStatus
 from signalhub.models.login_request import LoginRequest, LoginRequestStatus
@@ -20,6 +21,9 @@ from signalhub.models.user import Role, User
 __all__ = [
     "AuditLog",
     "Base",
+    "Device",
+    "DeviceNonce",
+    "DeviceStatus",
     "Entitlement",
     "IdempotencyKey",
     "IdempotencyStatus",

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from signalhub.auth import device_flow
 from signalhub.auth import service as auth
 from signalhub.billing import service as billing
+from signalhub.devices import service as devices
 
 
 @dataclass(frozen=True)
@@ -24,4 +25,5 @@ DEFAULT_JOBS = (
     PeriodicJob("purge_expired_refresh_tokens", 3600, auth.purge_expired_refresh_tokens),
     PeriodicJob("purge_expired_login_requests", 3600, device_flow.purge_expired),
     PeriodicJob("purge_expired_idempotency_keys", 3600, billing.purge_expired_idempotency_keys),
+    PeriodicJob("purge_device_nonces", 600, devices.purge_nonces),
 )
