@@ -433,6 +433,8 @@ export interface components {
         AppConfigOut: {
             /** Bot Username */
             bot_username: string | null;
+            /** Payment Methods */
+            payment_methods: components["schemas"]["PaymentMethod"][];
         };
         /** BillingOut */
         BillingOut: {

@@ -21,6 +21,10 @@ export type QrStart = Schemas['LoginStarted'];
 export type PaymentStatus = Schemas['PaymentStatus'];
 export type Payment = Schemas['PaymentOut'];
 export type Billing = Schemas['BillingOut'];
+export type Product = Schemas['ProductOut'];
+export type PaymentMethod = Schemas['PaymentMethod'];
+export type PaymentCreate = Schemas['PaymentCreate'];
+export type PaymentRequest = Schemas['PaymentRequestOut'];
 
 export async function request<T>(path: string, init: RequestInit = {}): Promise<T> {
   let response: Response;
@@ -51,6 +55,7 @@ function postJson<T>(path: string, body?: unknown): Promise<T> {
 
 export const publicApi = {
   appConfig: () => request<AppConfig>('/api/v1/app-config'),
+  catalog: () => request<Product[]>('/api/v1/catalog'),
   exchangeInitData: (initData: string) =>
     postJson<TokenResponse>('/api/v1/auth/telegram', { init_data: initData }),
   refresh: (refreshToken: string) =>
@@ -68,18 +73,21 @@ export interface Credentials {
 }
 
 export function createApi(credentials: Credentials) {
-  const send = <T>(path: string) =>
-    request<T>(path, { headers: { Authorization: `Bearer ${credentials.accessToken() ?? ''}` } });
+  const send = <T>(path: string, init: RequestInit) =>
+    request<T>(path, {
+      ...init,
+      headers: { ...init.headers, Authorization: `Bearer ${credentials.accessToken() ?? ''}` },
+    });
 
-  async function authorized<T>(path: string): Promise<T> {
+  async function authorized<T>(path: string, init: RequestInit = {}): Promise<T> {
     try {
-      return await send<T>(path);
+      return await send<T>(path, init);
     } catch (error) {
       if (!(error instanceof ApiError) || error.status !== 401) throw error;
       if (!(await credentials.reauthenticate())) throw error;
     }
     try {
-      return await send<T>(path);
+      return await send<T>(path, init);
     } catch (error) {
       if (error instanceof ApiError && error.status === 401) credentials.signOut();
       throw error;
@@ -88,6 +96,14 @@ export function createApi(credentials: Credentials) {
 
   return {
     billing: () => authorized<Billing>('/api/v1/billing'),
+    /** Every retry of one attempt sends the same `key`: the server opens one invoice or checkout. */
+    createPayment: (order: PaymentCreate, key: string) =>
+      authorized<PaymentRequest>('/api/v1/payments', {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json', 'Idempotency-Key': key },
+        body: JSON.stringify(order),
+      }),
+    payment: (id: number) => authorized<PaymentRequest>(`/api/v1/payments/${id}`),
   };
 }
 

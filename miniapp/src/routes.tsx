@@ -2,6 +2,7 @@ import type { ReactNode } from 'react';
 import type { Api } from './api';
 import { BillingTab } from './pages/BillingTab';
 import { ApprovalsTab, DevicesTab, PositionsTab } from './pages/EmptyTabs';
+import { PaymentPage } from './pages/PaymentPage';
 
 /** What a route's page is given: the typed API client and the path's parameters. */
 export interface RouteContext {
@@ -39,7 +40,14 @@ export const ROUTES: readonly Route[] = [
   { kind: 'tab', id: 'billing', path: '/billing', label: 'Billing', icon: '💳', render: ({ api }) => <BillingTab api={api} /> },
   { kind: 'tab', id: 'devices', path: '/devices', label: 'Devices', icon: '📱', render: () => <DevicesTab /> },
   { kind: 'tab', id: 'positions', path: '/positions', label: 'Positions', icon: '📈', render: () => <PositionsTab /> },
+  { kind: 'page', path: '/pay', render: ({ api }) => <PaymentPage api={api} initialProduct={productParam()} /> },
+  { kind: 'page', path: '/pay/:outcome', render: ({ api }) => <PaymentPage api={api} initialProduct={productParam()} /> },
 ];
+
+/** `?product=<code>` preselects a plan (the bot's and the Billing tab's links use it). */
+function productParam(): string | null {
+  return new URLSearchParams(window.location.search).get('product');
+}
 
 export const TABS = ROUTES.filter((route): route is TabRoute => route.kind === 'tab');
 
