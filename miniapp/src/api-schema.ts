@@ -4,6 +4,27 @@
  */
 
 export interface paths {
+    "/api/v1/admin/payments": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Admin Payments
+         * @description The ledger, newest first; `?status=mismatched` lists payments that did not match what
+         *     was sold (granted nothing, waiting for an admin to refund or grant by hand).
+         */
+        get: operations["admin_payments_api_v1_admin_payments_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/admin/products": {
         parameters: {
             query?: never;
@@ -542,6 +563,35 @@ export interface components {
             /** Detail */
             detail?: components["schemas"]["ValidationError"][];
         };
+        /**
+         * LedgerEntryOut
+         * @description A ledger row as admins review it (`mismatched` ones above all).
+         */
+        LedgerEntryOut: {
+            /** Amount Minor */
+            amount_minor: number;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Currency */
+            currency: string;
+            /** Failure Reason */
+            failure_reason: string | null;
+            /** Id */
+            id: number;
+            /** Product Code */
+            product_code: string | null;
+            provider: components["schemas"]["PaymentProvider"];
+            /** Provider Payment Id */
+            provider_payment_id: string;
+            /** Refunded Amount Minor */
+            refunded_amount_minor: number;
+            status: components["schemas"]["PaymentStatus"];
+            /** User Id */
+            user_id: number;
+        };
         /** LoginPoll */
         LoginPoll: {
             /** Auth Code */
@@ -826,6 +876,56 @@ export interface components {
 }
 export type $defs = Record<string, never>;
 export interface operations {
+    admin_payments_api_v1_admin_payments_get: {
+        parameters: {
+            query?: {
+                status?: components["schemas"]["PaymentStatus"] | null;
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LedgerEntryOut"][];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Admins only */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Invalid query */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+        };
+    };
     create_product_api_v1_admin_products_post: {
         parameters: {
             query?: never;

@@ -285,3 +285,47 @@ async def test_keys_expire_after_a_day_and_are_purged(
         await billing.purge_expired_idempotency_keys(session, utcnow() + timedelta(hours=25)) == 1
     )
     assert await session.scalar(select(func.count()).select_from(IdempotencyKey)) == 0
+
+
+async def test_a_mismatched_payment_is_listed_for_admins_only(
+    client: httpx.AsyncClient,
+    auth: dict[str, str],
+    session: AsyncSession,
+    settings: Settings,
+    trader: User,
+    product: Product,
+    telegram_api: FakeTelegramAPI,
+) -> None:
+    await pay(client, auth, {"product": product.code, "method": "stars"})
+    payload = telegram_api.of("createInvoiceLink")[-1].params["payload"]
+    await stars.record_successful_payment(
+        session,
+        settings,
+        payer=trader,
+        telegram_payment_charge_id="stxShort1",
+        provider_payment_charge_id=None,
+        payload=payload,
+        total_amount=1,
+        currency="XTR",
+        is_recurring=False,
+        now=utcnow(),
+    )
+    await session.commit()
+    assert (await client.get("/api/v1/admin/payments", headers=auth)).status_code == 403
+    admin = await bearer_for(client, 900)
+    listed = await client.get("/api/v1/admin/payments?status=mismatched", headers=admin)
+    assert listed.status_code == 200
+    (entry,) = listed.json()
+    assert (entry["provider_payment_id"], entry["status"], entry["amount_minor"]) == (
+        "stxShort1",
+        "mismatched",
+        1,
+    )
+    assert "1500 Stars" in entry["failure_reason"]
+
+
+async def test_app_config_lists_the_payment_methods_stars_first(
+    client: httpx.AsyncClient,
+) -> None:
+    config = (await client.get("/api/v1/app-config")).json()
+    assert config["payment_methods"] == ["stars", "stripe"]

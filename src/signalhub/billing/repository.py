@@ -13,6 +13,7 @@ from signalhub.models import (
     Payment,
     PaymentProvider,
     PaymentRequest,
+    PaymentStatus,
     Product,
     User,
 )
@@ -50,6 +51,17 @@ class PaymentRepository(Repository):
             .where(Payment.user_id == user_id)
             .order_by(Payment.created_at.desc(), Payment.id.desc())
             .limit(limit)
+        )
+        return [(payment, product) for payment, product in result.all()]
+
+    async def latest(
+        self, status: PaymentStatus | None, limit: int
+    ) -> Sequence[tuple[Payment, Product | None]]:
+        statement = select(Payment, Product).outerjoin(Product, Product.id == Payment.product_id)
+        if status is not None:
+            statement = statement.where(Payment.status == status)
+        result = await self.session.execute(
+            statement.order_by(Payment.created_at.desc(), Payment.id.desc()).limit(limit)
         )
         return [(payment, product) for payment, product in result.all()]
 

@@ -3,17 +3,23 @@ from __future__ import annotations
 from typing import Annotated
 
 from aiogram import Bot
-from fastapi import APIRouter, Depends, Path, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import JSONResponse
 
-from signalhub.auth.dependencies import CurrentUser
+from signalhub.auth.dependencies import AdminUser, CurrentUser
 from signalhub.billing import service
 from signalhub.billing.idempotency import IdempotencyDep
-from signalhub.billing.schemas import BillingOut, PaymentCreate, PaymentRequestOut
+from signalhub.billing.schemas import (
+    BillingOut,
+    LedgerEntryOut,
+    PaymentCreate,
+    PaymentRequestOut,
+)
 from signalhub.billing.stripe.client import StripeApi
 from signalhub.dependencies import SessionDep
 from signalhub.kit.schemas import error_responses
 from signalhub.kit.time import utcnow
+from signalhub.models import PaymentStatus
 
 router = APIRouter(prefix="/api/v1", tags=["billing"])
 
@@ -90,3 +96,21 @@ async def get_payment(
     once paid, the tier and expiry it bought, as the Stripe webhook or the Stars payment
     recorded them."""
     return await service.get_payment(session, user, payment_id, utcnow())
+
+
+@router.get(
+    "/admin/payments",
+    response_model=list[LedgerEntryOut],
+    responses=error_responses(
+        **{"401": "Not signed in", "403": "Admins only", "422": "Invalid query"}
+    ),
+)
+async def admin_payments(
+    admin: AdminUser,
+    session: SessionDep,
+    status: PaymentStatus | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> list[LedgerEntryOut]:
+    """The ledger, newest first; `?status=mismatched` lists payments that did not match what
+    was sold (granted nothing, waiting for an admin to refund or grant by hand)."""
+    return await service.ledger(session, status, limit)

@@ -53,3 +53,19 @@ class PaymentRequestOut(BaseModel):
     expires_at: datetime | None = None
     tier: Tier | None = None
     tier_expires_at: datetime | None = None
+
+
+class LedgerEntryOut(BaseModel):
+    """A ledger row as admins review it (`mismatched` ones above all)."""
+
+    id: int
+    user_id: int
+    provider: PaymentProvider
+    provider_payment_id: str
+    product_code: str | None
+    amount_minor: int
+    currency: str
+    status: PaymentStatus
+    refunded_amount_minor: int
+    failure_reason: str | None
+    created_at: datetime

@@ -15,7 +15,13 @@ from signalhub.billing.repository import (
     PaymentRepository,
     PaymentRequestRepository,
 )
-from signalhub.billing.schemas import BillingOut, PaymentCreate, PaymentOut, PaymentRequestOut
+from signalhub.billing.schemas import (
+    BillingOut,
+    LedgerEntryOut,
+    PaymentCreate,
+    PaymentOut,
+    PaymentRequestOut,
+)
 from signalhub.billing.stars import bot_api as stars_bot_api
 from signalhub.billing.stars import service as stars
 from signalhub.billing.stripe.client import StripeApi
@@ -26,6 +32,7 @@ from signalhub.models import (
     PaymentMethod,
     PaymentRequest,
     PaymentRequestStatus,
+    PaymentStatus,
     Product,
     User,
 )
@@ -141,6 +148,28 @@ async def get_payment(
     ):
         out.status = PaymentRequestStatus.expired
     return out
+
+
+async def ledger(
+    session: AsyncSession, status: PaymentStatus | None, limit: int
+) -> list[LedgerEntryOut]:
+    rows = await PaymentRepository(session).latest(status, limit)
+    return [
+        LedgerEntryOut(
+            id=payment.id,
+            user_id=payment.user_id,
+            provider=payment.provider,
+            provider_payment_id=payment.provider_payment_id,
+            product_code=product.code if product else None,
+            amount_minor=payment.amount_minor,
+            currency=payment.currency,
+            status=payment.status,
+            refunded_amount_minor=payment.refunded_amount_minor,
+            failure_reason=payment.failure_reason,
+            created_at=payment.created_at,
+        )
+        for payment, product in rows
+    ]
 
 
 async def purge_expired_idempotency_keys(session: AsyncSession, now: datetime) -> int:

@@ -160,7 +160,8 @@ async def settle(
     assert existing is not None
     if existing.product_id != report.product.id:
         raise CannotSettle(f"payment {existing.id} was recorded for another product")
-    existing.details = {**existing.details, **report.details}
+    if any(existing.details.get(key) != value for key, value in report.details.items()):
+        existing.details = {**existing.details, **report.details}
     changes = Changes(payer, report.product, before=existing.status, reason=reason, request=request)
     return await _apply(session, settings, existing, incoming, changes, now, actor_user_id)
 
@@ -267,7 +268,8 @@ async def _apply(
     created = changes.before is None
     product = changes.product
     facts = PaymentFacts.from_json(payment.details.get(FACTS_KEY)).merge(incoming)
-    payment.details = {**payment.details, FACTS_KEY: facts.to_json()}
+    if payment.details.get(FACTS_KEY) != facts.to_json():
+        payment.details = {**payment.details, FACTS_KEY: facts.to_json()}
     if facts.refunded_minor != payment.refunded_amount_minor:
         await _audit_change(
             session,
@@ -290,7 +292,6 @@ async def _apply(
         payment.status = facts.status
         if changes.reason is not None:
             payment.failure_reason = changes.reason
-    payment.updated_at = now
     await session.flush()
 
     entitlement: Entitlement | None = None
