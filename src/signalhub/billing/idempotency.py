@@ -2,9 +2,11 @@
 draft: a retry of a request, however it is repeated, has the effect of one.
 
 A route takes `IdempotencyDep` and hands its work to `run`. The key is scoped to the signed-in
-user and the route; the first request with it claims it in a short transaction of its own (so a
-concurrent duplicate sees the claim at once), does its work in the request's transaction, and
-stores its response in that same transaction: the response is kept exactly when the work is.
+user (read from the token, so the claim comes before the request's own session touches the
+database: a request never holds two pooled connections while it waits) and the route. The first
+request with the key claims it in a short transaction of its own (so a concurrent duplicate sees
+the claim at once), does its work in the request's transaction, and stores its response in that
+same transaction: the response is kept exactly when the work is.
 
 - same key, same request, after completion → the stored status and body, `Idempotent-Replayed`;
 - same key, another method, path or body → 422 `idempotency_key_reused`;
@@ -28,7 +30,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from signalhub.auth.dependencies import CurrentUser
+from signalhub.auth.dependencies import Claims
 from signalhub.billing.repository import IdempotencyKeyRepository
 from signalhub.db import Database
 from signalhub.dependencies import DatabaseDep
@@ -154,7 +156,7 @@ def fingerprint(method: str, path: str, body: bytes) -> str:
 
 async def idempotency(
     request: Request,
-    user: CurrentUser,
+    claims: Claims,
     database: DatabaseDep,
     idempotency_key: Annotated[
         str | None,
@@ -173,7 +175,7 @@ async def idempotency(
     template = getattr(route, "path", request.url.path)
     return Idempotency(
         database=database,
-        user_id=user.id,
+        user_id=claims.user_id,
         scope=f"{request.method} {template}",
         key=idempotency_key,
         fingerprint=fingerprint(request.method, request.url.path, await request.body()),

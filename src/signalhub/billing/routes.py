@@ -6,7 +6,7 @@ from aiogram import Bot
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import JSONResponse
 
-from signalhub.auth.dependencies import AdminUser, CurrentUser
+from signalhub.auth.dependencies import AdminUser, Claims, CurrentUser, user_for
 from signalhub.billing import service
 from signalhub.billing.idempotency import IdempotencyDep
 from signalhub.billing.schemas import (
@@ -57,7 +57,7 @@ async def billing(user: CurrentUser, session: SessionDep) -> BillingOut:
 )
 async def create_payment(
     order: PaymentCreate,
-    user: CurrentUser,
+    claims: Claims,
     session: SessionDep,
     idempotency: IdempotencyDep,
     bot: Annotated[Bot | None, Depends(_bot)],
@@ -67,13 +67,14 @@ async def create_payment(
     `Idempotency-Key`: retries with the same key return the first answer and never open a
     second invoice or session. 400 `invalid_product` for an unknown or inactive product, 409
     `method_unavailable` when the method is not configured."""
-    return await idempotency.run(
-        session,
-        lambda: service.create_payment(
+
+    async def work() -> PaymentRequestOut:
+        user = await user_for(session, claims)
+        return await service.create_payment(
             session, user, order, attempt_id=idempotency.attempt_id, bot=bot, stripe=stripe
-        ),
-        status_code=201,
-    )
+        )
+
+    return await idempotency.run(session, work, status_code=201)
 
 
 @router.get(

@@ -41,9 +41,9 @@ class Payment(IdMixin, TimestampMixin, Base):
     product_id: Mapped[int | None] = mapped_column(
         BigIntId, ForeignKey("products.id", ondelete="RESTRICT")
     )
-    payment_request_id: Mapped[int | None] = mapped_column(
-        BigIntId, ForeignKey("payment_requests.id", ondelete="RESTRICT"), index=True
-    )
+    # The payment request this payment answers. No foreign key: adding one to the existing
+    # ledger would mean rebuilding it on SQLite; requests are never deleted.
+    payment_request_id: Mapped[int | None] = mapped_column(BigIntId, index=True)
     amount_minor: Mapped[int] = mapped_column(Integer, nullable=False)
     currency: Mapped[str] = mapped_column(String(3), nullable=False)
     status: Mapped[PaymentStatus] = mapped_column(

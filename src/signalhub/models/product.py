@@ -32,7 +32,9 @@ class Product(IdMixin, TimestampMixin, Base):
     duration_days: Mapped[int] = mapped_column(Integer, nullable=False)
     # The card price (Stripe); Stars have no minor unit, so their price is a whole number of XTR.
     price_amount_minor: Mapped[int] = mapped_column(Integer, nullable=False)
-    price_currency: Mapped[str] = mapped_column(String(3), default="USD", nullable=False)
+    price_currency: Mapped[str] = mapped_column(
+        String(3), default="USD", server_default="USD", nullable=False
+    )
     price_stars: Mapped[int] = mapped_column(Integer, nullable=False)
     features: Mapped[list[Any]] = mapped_column(JSON, default=list, nullable=False)
     is_active: Mapped[bool] = mapped_column(Boolean, default=True, nullable=False)

@@ -18,9 +18,10 @@ Message = Annotated[str, StringConstraints(max_length=1000, pattern=r"^[^\x00]*$
 
 
 def _id_of(value: Any) -> Any:
-    """Stripe sends a related object as its id, or as the object itself when expanded."""
-    if isinstance(value, dict):
-        return value.get("id")
+    """Stripe sends a related object as its id, or as the object itself when expanded (which
+    must then carry its id: left as the dict, it fails validation)."""
+    if isinstance(value, dict) and "id" in value:
+        return value["id"]
     return value or None
 
 

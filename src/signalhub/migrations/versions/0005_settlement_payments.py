@@ -84,41 +84,26 @@ def upgrade() -> None:
     op.create_index(
         op.f("ix_idempotency_keys_expires_at"), "idempotency_keys", ["expires_at"], unique=False
     )
-    with op.batch_alter_table("payments") as batch_op:
-        batch_op.add_column(sa.Column("payment_request_id", BIG_ID, nullable=True))
-        batch_op.create_index(
-            batch_op.f("ix_payments_payment_request_id"), ["payment_request_id"], unique=False
-        )
-        batch_op.create_foreign_key(
-            batch_op.f("fk_payments_payment_request_id_payment_requests"),
-            "payment_requests",
-            ["payment_request_id"],
-            ["id"],
-            ondelete="RESTRICT",
-        )
-    with op.batch_alter_table("products") as batch_op:
-        batch_op.alter_column("price_usd_cents", new_column_name="price_amount_minor")
-        batch_op.add_column(
-            sa.Column("price_currency", sa.String(length=3), nullable=False, server_default="USD")
-        )
-    with op.batch_alter_table("products") as batch_op:
-        batch_op.alter_column("price_currency", server_default=None)
-    with op.batch_alter_table("stripe_events") as batch_op:
-        batch_op.alter_column("amount_cents", new_column_name="amount_minor")
+    # Plain ALTERs only (native on SQLite too): rebuilding a table that others reference, as
+    # batch mode would, fails on SQLite once rows exist (foreign keys are enforced).
+    op.add_column("payments", sa.Column("payment_request_id", BIG_ID, nullable=True))
+    op.create_index(
+        op.f("ix_payments_payment_request_id"), "payments", ["payment_request_id"], unique=False
+    )
+    op.execute("ALTER TABLE products RENAME COLUMN price_usd_cents TO price_amount_minor")
+    op.add_column(
+        "products",
+        sa.Column("price_currency", sa.String(length=3), server_default="USD", nullable=False),
+    )
+    op.execute("ALTER TABLE stripe_events RENAME COLUMN amount_cents TO amount_minor")
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("stripe_events") as batch_op:
-        batch_op.alter_column("amount_minor", new_column_name="amount_cents")
-    with op.batch_alter_table("products") as batch_op:
-        batch_op.drop_column("price_currency")
-        batch_op.alter_column("price_amount_minor", new_column_name="price_usd_cents")
-    with op.batch_alter_table("payments") as batch_op:
-        batch_op.drop_constraint(
-            batch_op.f("fk_payments_payment_request_id_payment_requests"), type_="foreignkey"
-        )
-        batch_op.drop_index(batch_op.f("ix_payments_payment_request_id"))
-        batch_op.drop_column("payment_request_id")
+    op.execute("ALTER TABLE stripe_events RENAME COLUMN amount_minor TO amount_cents")
+    op.execute("ALTER TABLE products DROP COLUMN price_currency")
+    op.execute("ALTER TABLE products RENAME COLUMN price_amount_minor TO price_usd_cents")
+    op.drop_index(op.f("ix_payments_payment_request_id"), table_name="payments")
+    op.execute("ALTER TABLE payments DROP COLUMN payment_request_id")
     op.drop_index(op.f("ix_idempotency_keys_expires_at"), table_name="idempotency_keys")
     op.drop_table("idempotency_keys")
     op.drop_index(op.f("ix_payment_requests_user_id"), table_name="payment_requests")
