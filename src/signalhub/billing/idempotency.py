@@ -11,7 +11,8 @@ same transaction: the response is kept exactly when the work is.
 - same key, same request, after completion → the stored status and body, `Idempotent-Replayed`;
 - same key, another method, path or body → 422 `idempotency_key_reused`;
 - same key while the first request runs → 409 `idempotency_request_in_progress`, `Retry-After`;
-- an error (any 4xx or 5xx raised by the work) releases the key: a retry runs again;
+- an error (any 4xx or 5xx raised by the work, or a failed commit) releases the key once the
+  request's transaction has ended: a retry runs again;
 - a claim whose request died without releasing it (a killed process) is taken over after
   `LOCK_TTL`; keys are kept `RETENTION`, then purged by the worker."""
 
@@ -20,7 +21,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Annotated
@@ -65,13 +66,15 @@ class IdempotencyRequestInProgress(Conflict):
         self.headers = {"Retry-After": str(RETRY_AFTER_S)}
 
 
-@dataclass(frozen=True)
+@dataclass
 class Idempotency:
     database: Database
     user_id: int
     scope: str
     key: str
     fingerprint: str
+    # Set once this request owns the key: if it then fails, the dependency releases the key.
+    claimed: bool = False
 
     @property
     def attempt_id(self) -> str:
@@ -94,14 +97,11 @@ class Idempotency:
                 status_code=stored.response_status or 200,
                 headers={REPLAYED_HEADER: "true"},
             )
-        try:
-            body = (await work()).model_dump(mode="json")
-            await IdempotencyKeyRepository(session).complete(
-                self.user_id, self.scope, self.key, status_code, body
-            )
-        except Exception:
-            await self._release()
-            raise
+        self.claimed = True
+        body = (await work()).model_dump(mode="json")
+        await IdempotencyKeyRepository(session).complete(
+            self.user_id, self.scope, self.key, status_code, body
+        )
         return JSONResponse(body, status_code=status_code)
 
     async def _claim(self, now: datetime) -> IdempotencyKey | None:
@@ -137,7 +137,7 @@ class Idempotency:
             existing.locked_until = now + LOCK_TTL
             return None
 
-    async def _release(self) -> None:
+    async def release(self) -> None:
         async with self.database.transaction() as session:
             await IdempotencyKeyRepository(session).release(self.user_id, self.scope, self.key)
 
@@ -154,7 +154,7 @@ def fingerprint(method: str, path: str, body: bytes) -> str:
     return hashlib.sha256(method.encode() + b"\n" + path.encode() + b"\n" + canonical).hexdigest()
 
 
-async def idempotency(
+async def _idempotency(
     request: Request,
     claims: Claims,
     database: DatabaseDep,
@@ -166,20 +166,29 @@ async def idempotency(
             "by every retry of it (a UUID v4 is a good choice).",
         ),
     ] = None,
-) -> Idempotency:
+) -> AsyncIterator[Idempotency]:
+    """Declare it before `SessionDep` in the route: dependencies close in reverse order, so the
+    request's transaction has ended (rolled back) before a failed request releases its key,
+    and the release never waits on that transaction's locks (SQLite's in particular)."""
     if idempotency_key is None:
         raise IdempotencyKeyInvalid(f"This endpoint requires an {HEADER} header.")
     if not _KEY.fullmatch(idempotency_key):
         raise IdempotencyKeyInvalid(f"{HEADER} must be 1-255 printable ASCII characters.")
     route = request.scope.get("route")
     template = getattr(route, "path", request.url.path)
-    return Idempotency(
+    guard = Idempotency(
         database=database,
         user_id=claims.user_id,
         scope=f"{request.method} {template}",
         key=idempotency_key,
         fingerprint=fingerprint(request.method, request.url.path, await request.body()),
     )
+    try:
+        yield guard
+    except Exception:
+        if guard.claimed:
+            await guard.release()
+        raise
 
 
-IdempotencyDep = Annotated[Idempotency, Depends(idempotency)]
+IdempotencyDep = Annotated[Idempotency, Depends(_idempotency, scope="function")]

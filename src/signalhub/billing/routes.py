@@ -58,8 +58,8 @@ async def billing(user: CurrentUser, session: SessionDep) -> BillingOut:
 async def create_payment(
     order: PaymentCreate,
     claims: Claims,
-    session: SessionDep,
     idempotency: IdempotencyDep,
+    session: SessionDep,
     bot: Annotated[Bot | None, Depends(_bot)],
     stripe: Annotated[StripeApi | None, Depends(_stripe)],
 ) -> JSONResponse:
