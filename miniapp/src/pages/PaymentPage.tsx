@@ -1,7 +1,7 @@
 import { openInvoice, openLink } from '@telegram-apps/sdk-react';
 import { Button, Cell, List, Placeholder, Section, Text } from '@telegram-apps/telegram-ui';
 import { useCallback, useEffect, useRef, useState } from 'react';
-import { ApiError, publicApi, type Api, type PaymentMethod, type PaymentRequest, type Product, type Tier } from '../api';
+import { errorMessage, publicApi, type Api, type PaymentMethod, type PaymentRequest, type Product, type Tier } from '../api';
 import { Loading } from '../components/Loading';
 import { formatAmount, tierName } from '../format';
 import { isFinished, isUpgraded, PaymentAttempt, pollPayment } from '../payment';
@@ -17,9 +17,6 @@ type Phase =
   | { kind: 'waiting'; payment: PaymentRequest; note: string }
   | { kind: 'done'; payment: PaymentRequest }
   | { kind: 'error'; message: string; retry: boolean };
-
-const describe = (error: unknown): string =>
-  error instanceof ApiError ? error.message : 'Something went wrong. Please try again.';
 
 const OUTCOME_MESSAGES: Record<string, string> = {
   cancelled: 'Payment cancelled. You were not charged.',
@@ -65,7 +62,7 @@ export function PaymentPage({ api, initialProduct }: { api: Api; initialProduct?
         setMethods(config.payment_methods);
         setMethod(config.payment_methods[0] ?? 'stars');
       },
-      (error: unknown) => setLoadError(describe(error)),
+      (error: unknown) => setLoadError(errorMessage(error)),
     );
   }, [api]);
 
@@ -95,7 +92,7 @@ export function PaymentPage({ api, initialProduct }: { api: Api; initialProduct?
     try {
       payment = await attempt.current.submit();
     } catch (error) {
-      setPhase({ kind: 'error', message: describe(error), retry: true });
+      setPhase({ kind: 'error', message: errorMessage(error), retry: true });
       return;
     }
     try {
@@ -113,7 +110,7 @@ export function PaymentPage({ api, initialProduct }: { api: Api; initialProduct?
             : 'Complete the payment in the window that opened; this page updates by itself.';
       await follow(payment, note);
     } catch (error) {
-      setPhase({ kind: 'error', message: describe(error), retry: false });
+      setPhase({ kind: 'error', message: errorMessage(error), retry: false });
     }
   };
 
