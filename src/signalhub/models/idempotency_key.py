@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import JSON, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from signalhub.models.base import Base, BigIntId, CreatedAtMixin, IdMixin, UTCDateTime, enum_type
+from signalhub.models.base import Base, BigIntId, CreatedAtMixin, IdMixin, UTCDateTime, str_enum
 
 
 class IdempotencyStatus(StrEnum):
@@ -28,9 +28,7 @@ class IdempotencyKey(IdMixin, CreatedAtMixin, Base):
     scope: Mapped[str] = mapped_column(String(128), nullable=False)
     key: Mapped[str] = mapped_column(String(255), nullable=False)
     fingerprint: Mapped[str] = mapped_column(String(64), nullable=False)
-    status: Mapped[IdempotencyStatus] = mapped_column(
-        enum_type(IdempotencyStatus, 16), nullable=False
-    )
+    status: Mapped[IdempotencyStatus] = mapped_column(str_enum(IdempotencyStatus), nullable=False)
     # A request that died without releasing its key (a killed process) holds it until then.
     locked_until: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
     response_status: Mapped[int | None] = mapped_column(Integer)

@@ -6,7 +6,7 @@ from typing import Any
 from sqlalchemy import JSON, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from signalhub.models.base import Base, BigIntId, IdMixin, TimestampMixin, enum_type
+from signalhub.models.base import Base, BigIntId, IdMixin, TimestampMixin, str_enum
 
 
 class PaymentProvider(StrEnum):
@@ -31,9 +31,7 @@ class Payment(IdMixin, TimestampMixin, Base):
     __tablename__ = "payments"
     __table_args__ = (UniqueConstraint("provider", "provider_payment_id"),)
 
-    provider: Mapped[PaymentProvider] = mapped_column(
-        enum_type(PaymentProvider, 32), nullable=False
-    )
+    provider: Mapped[PaymentProvider] = mapped_column(str_enum(PaymentProvider, 32), nullable=False)
     provider_payment_id: Mapped[str] = mapped_column(String(255), nullable=False)
     user_id: Mapped[int] = mapped_column(
         BigIntId, ForeignKey("users.id", ondelete="RESTRICT"), index=True, nullable=False
@@ -47,7 +45,7 @@ class Payment(IdMixin, TimestampMixin, Base):
     amount_minor: Mapped[int] = mapped_column(Integer, nullable=False)
     currency: Mapped[str] = mapped_column(String(3), nullable=False)
     status: Mapped[PaymentStatus] = mapped_column(
-        enum_type(PaymentStatus, 16), nullable=False, index=True
+        str_enum(PaymentStatus), nullable=False, index=True
     )
     refunded_amount_minor: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
     is_recurring: Mapped[bool] = mapped_column(default=False, nullable=False)

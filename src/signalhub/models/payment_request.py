@@ -12,7 +12,7 @@ from signalhub.models.base import (
     IdMixin,
     TimestampMixin,
     UTCDateTime,
-    enum_type,
+    str_enum,
 )
 
 
@@ -41,9 +41,9 @@ class PaymentRequest(IdMixin, TimestampMixin, Base):
     product_id: Mapped[int] = mapped_column(
         BigIntId, ForeignKey("products.id", ondelete="RESTRICT"), nullable=False
     )
-    method: Mapped[PaymentMethod] = mapped_column(enum_type(PaymentMethod, 16), nullable=False)
+    method: Mapped[PaymentMethod] = mapped_column(str_enum(PaymentMethod), nullable=False)
     status: Mapped[PaymentRequestStatus] = mapped_column(
-        enum_type(PaymentRequestStatus, 16), nullable=False
+        str_enum(PaymentRequestStatus), nullable=False
     )
     amount_minor: Mapped[int] = mapped_column(Integer, nullable=False)
     currency: Mapped[str] = mapped_column(String(3), nullable=False)

@@ -6,7 +6,7 @@ from typing import Any
 from sqlalchemy import JSON, Boolean, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from signalhub.models.base import Base, IdMixin, TimestampMixin, enum_type
+from signalhub.models.base import Base, IdMixin, TimestampMixin, str_enum
 
 
 class Tier(StrEnum):
@@ -21,6 +21,10 @@ class Tier(StrEnum):
     def rank(self) -> int:
         return list(Tier).index(self)
 
+    def and_above(self) -> list[Tier]:
+        """The tiers that include this one."""
+        return [tier for tier in Tier if tier.rank >= self.rank]
+
 
 class Product(IdMixin, TimestampMixin, Base):
     __tablename__ = "products"
@@ -28,7 +32,7 @@ class Product(IdMixin, TimestampMixin, Base):
     code: Mapped[str] = mapped_column(String(64), unique=True, nullable=False)
     name: Mapped[str] = mapped_column(String(128), nullable=False)
     description: Mapped[str] = mapped_column(Text, default="", nullable=False)
-    tier: Mapped[Tier] = mapped_column(enum_type(Tier, 16), nullable=False)
+    tier: Mapped[Tier] = mapped_column(str_enum(Tier), nullable=False)
     duration_days: Mapped[int] = mapped_column(Integer, nullable=False)
     # The card price (Stripe); Stars have no minor unit, so their price is a whole number of XTR.
     price_amount_minor: Mapped[int] = mapped_column(Integer, nullable=False)

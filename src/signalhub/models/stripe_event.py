@@ -8,7 +8,7 @@ from sqlalchemy import JSON, Boolean, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from signalhub.kit.time import utcnow
-from signalhub.models.base import Base, CreatedAtMixin, IdMixin, UTCDateTime, enum_type
+from signalhub.models.base import Base, CreatedAtMixin, IdMixin, UTCDateTime, str_enum
 
 
 class StripeEventStatus(StrEnum):
@@ -35,7 +35,7 @@ class StripeEvent(IdMixin, CreatedAtMixin, Base):
     amount_minor: Mapped[int | None] = mapped_column(Integer)
     currency: Mapped[str | None] = mapped_column(String(3))
     status: Mapped[StripeEventStatus] = mapped_column(
-        enum_type(StripeEventStatus, 16), default=StripeEventStatus.pending, nullable=False
+        str_enum(StripeEventStatus), default=StripeEventStatus.pending, nullable=False
     )
     idempotency_key: Mapped[str | None] = mapped_column(String(255))
     processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
