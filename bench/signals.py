@@ -90,10 +90,7 @@ async def traders(database: Database, count: int, tier: Tier) -> None:
         user_ids = list(
             await session.scalars(
                 insert(User).returning(User.id, sort_by_parameter_order=True),
-                [
-                    {**row, "is_blocked": False, "created_at": now, "updated_at": now}
-                    for row in rows
-                ],
+                [{**row, "created_at": now, "updated_at": now} for row in rows],
             )
         )[1:]
         payment_ids = list(
