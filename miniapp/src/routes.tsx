@@ -3,8 +3,10 @@ import type { Api } from './api';
 import { ApprovalsIcon, BillingIcon, DevicesIcon, PositionsIcon } from './components/TabIcons';
 import { BillingTab } from './pages/BillingTab';
 import { AccountsPage } from './pages/AccountsPage';
-import { ApprovalsTab, DevicesTab } from './pages/EmptyTabs';
+import { ApprovalsTab } from './pages/ApprovalsTab';
+import { DevicesTab } from './pages/EmptyTabs';
 import { PositionsTab } from './pages/PositionsTab';
+import { PaymentPage } from './pages/PaymentPage';
 
 /** What a route's page is given: the typed API client and the path's parameters. */
 export interface RouteContext {
@@ -38,12 +40,19 @@ export type Route = TabRoute | PageRoute;
  * redirects all read it. `/login` is the one public screen and lives in App.
  */
 export const ROUTES: readonly Route[] = [
-  { kind: 'tab', id: 'approvals', path: '/approvals', label: 'Approvals', icon: <ApprovalsIcon />, render: () => <ApprovalsTab /> },
+  { kind: 'tab', id: 'approvals', path: '/approvals', label: 'Approvals', icon: <ApprovalsIcon />, render: ({ api }) => <ApprovalsTab api={api} /> },
   { kind: 'tab', id: 'billing', path: '/billing', label: 'Billing', icon: <BillingIcon />, render: ({ api }) => <BillingTab api={api} /> },
   { kind: 'tab', id: 'devices', path: '/devices', label: 'Devices', icon: <DevicesIcon />, render: () => <DevicesTab /> },
   { kind: 'tab', id: 'positions', path: '/positions', label: 'Positions', icon: <PositionsIcon />, render: ({ api }) => <PositionsTab api={api} /> },
   { kind: 'page', path: '/positions/accounts', render: ({ api }) => <AccountsPage api={api} /> },
+  { kind: 'page', path: '/pay', render: ({ api }) => <PaymentPage api={api} initialProduct={productParam()} /> },
+  { kind: 'page', path: '/pay/:outcome', render: ({ api }) => <PaymentPage api={api} initialProduct={productParam()} /> },
 ];
+
+/** `?product=<code>` preselects a plan (the bot's and the Billing tab's links use it). */
+function productParam(): string | null {
+  return new URLSearchParams(window.location.search).get('product');
+}
 
 export const TABS = ROUTES.filter((route): route is TabRoute => route.kind === 'tab');
 

@@ -14,6 +14,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from signalhub import api
 from signalhub.accounts.routes import SNAPSHOT_MAX_BODY_BYTES, SNAPSHOT_PATH
+from signalhub.billing.stripe.client import StripeApi
 from signalhub.bot.dispatcher import create_telegram_bot
 from signalhub.bot.identity import BotIdentity
 from signalhub.config import Settings, get_settings
@@ -47,6 +48,10 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
                 app.state.telegram = telegram
                 app.state.bot_identity = BotIdentity(settings.telegram_bot_username, telegram.bot)
                 await app.state.bot_identity.username()
+            if settings.stripe_api_key is not None:
+                stripe = StripeApi(settings)
+                stack.push_async_callback(stripe.aclose)
+                app.state.stripe = stripe
             if settings.worker_in_process:
                 worker = Worker(settings, database)
                 await stack.enter_async_context(worker.running())
@@ -70,6 +75,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.state.nonce_store = build_nonce_store(settings.redis_url)
     app.state.telegram = None
     app.state.bot_identity = BotIdentity(settings.telegram_bot_username, None)
+    app.state.stripe = None
     app.include_router(api.router)
     _install_error_handlers(app)
     app.add_middleware(
@@ -126,7 +132,9 @@ def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(AppError)
     async def app_error(_request: Request, error: AppError) -> JSONResponse:
         return JSONResponse(
-            error_body(error.code, error.message, error.details), status_code=error.status_code
+            error_body(error.code, error.message, error.details),
+            status_code=error.status_code,
+            headers=error.headers,
         )
 
     @app.exception_handler(RequestValidationError)

@@ -5,8 +5,9 @@ from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST
 from pydantic import BaseModel
 
-from signalhub.dependencies import BotUsernameDep, DatabaseDep, SessionDep
+from signalhub.dependencies import BotUsernameDep, DatabaseDep, SessionDep, SettingsDep
 from signalhub.kit.time import utcnow
+from signalhub.models import PaymentMethod
 from signalhub.ops.metrics import PriorityBacklog, exposition
 from signalhub.outbox import service as outbox
 
@@ -15,6 +16,8 @@ router = APIRouter(tags=["operations"])
 
 class AppConfigOut(BaseModel):
     bot_username: str | None
+    # What `POST /api/v1/payments` can open here, Stars first.
+    payment_methods: list[PaymentMethod]
 
 
 @router.get("/healthz")
@@ -46,6 +49,9 @@ async def metrics(session: SessionDep) -> Response:
 
 
 @router.get("/api/v1/app-config", response_model=AppConfigOut)
-async def app_config(bot_username: BotUsernameDep) -> AppConfigOut:
+async def app_config(settings: SettingsDep, bot_username: BotUsernameDep) -> AppConfigOut:
     """Public settings the Mini App needs before sign-in."""
-    return AppConfigOut(bot_username=bot_username)
+    methods = [PaymentMethod.stars] if settings.telegram_enabled else []
+    if settings.stripe_api_key is not None:
+        methods.append(PaymentMethod.stripe)
+    return AppConfigOut(bot_username=bot_username, payment_methods=methods)

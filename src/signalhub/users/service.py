@@ -27,11 +27,8 @@ async def upsert_from_telegram(
     is_listed_admin = profile.telegram_id in admin_telegram_ids
     user = await repository.get_by_telegram_id(profile.telegram_id)
     if user is None:
-        await repository.insert_if_absent(
-            profile.telegram_id, Role.admin if is_listed_admin else Role.user
-        )
-        user = await repository.get_by_telegram_id(profile.telegram_id)
-        assert user is not None
+        role = Role.admin if is_listed_admin else Role.user
+        user = await _insert_or_get(repository, profile.telegram_id, role)
     user.username = profile.username
     user.first_name = profile.first_name
     user.language_code = profile.language_code
@@ -41,13 +38,13 @@ async def upsert_from_telegram(
     return user
 
 
-async def lock_money(session: AsyncSession, user_id: int) -> User:
-    """Every change to one user's money (ledger, entitlements) runs under this lock, taken
-    before the first write: a payment insert share-locks the user row through its foreign key,
-    and two transactions each holding that while asking for this lock would deadlock."""
-    user = await UserRepository(session).lock(user_id)
-    if user is None:
-        raise NotFound("User not found.", code="user_not_found")
+async def _insert_or_get(repository: UserRepository, telegram_id: int, role: Role) -> User:
+    candidate = User(telegram_id=telegram_id, role=role, is_blocked=False)
+    # A concurrent first contact may have inserted the row since our read.
+    user = await repository.insert_if_absent(
+        candidate, "telegram_id"
+    ) or await repository.get_by_telegram_id(telegram_id)
+    assert user is not None
     return user
 
 
@@ -73,10 +70,7 @@ async def set_blocked(session: AsyncSession, telegram_id: int, is_blocked: bool)
 async def promote_to_admin(session: AsyncSession, telegram_id: int) -> bool:
     """Makes this Telegram user an admin, creating the user if they never wrote to the bot (their
     profile fills in on first contact). False when they already were one."""
-    repository = UserRepository(session)
-    await repository.insert_if_absent(telegram_id, Role.user)
-    user = await repository.get_by_telegram_id(telegram_id)
-    assert user is not None
+    user = await _insert_or_get(UserRepository(session), telegram_id, Role.user)
     if user.role == Role.admin:
         return False
     user.role = Role.admin
