@@ -44,7 +44,7 @@ async def test_applying_twice_changes_nothing_the_second_time(session: AsyncSess
 async def test_a_changed_entry_updates_the_product_and_says_how(session: AsyncSession) -> None:
     await catalog.apply(session, example_products())
     edited = [
-        product.model_copy(update={"price_usd_cents": 2900, "features": ["All signals"]})
+        product.model_copy(update={"price_amount_minor": 2900, "features": ["All signals"]})
         if product.code == "premium_monthly"
         else product
         for product in example_products()
@@ -53,10 +53,10 @@ async def test_a_changed_entry_updates_the_product_and_says_how(session: AsyncSe
     assert change.kind is ChangeKind.updated
     assert str(change) == (
         "updated premium_monthly: features ['All signals in real time', 'One MT5 device', "
-        "'Approve or reject in one tap'] -> ['All signals'], price_usd_cents 1900 -> 2900"
+        "'Approve or reject in one tap'] -> ['All signals'], price_amount_minor 1900 -> 2900"
     )
     premium = await catalog.get_by_code(session, "premium_monthly")
-    assert (premium.price_usd_cents, premium.features) == (2900, ["All signals"])
+    assert (premium.price_amount_minor, premium.features) == (2900, ["All signals"])
     assert await catalog.apply(session, edited) == []
 
 
@@ -91,9 +91,9 @@ async def test_the_free_tier_is_refused_for_existing_products_too(session: Async
         ("products: [", "not valid YAML"),
         ("- just a list", "Input should be a valid dictionary"),
         ("products:\n  - code: BAD CODE", "products.0.code"),
-        ("products:\n  - {code: a1, name: A, tier: vip, duration_days: 30, price_usd_cents: 1,"
+        ("products:\n  - {code: a1, name: A, tier: vip, duration_days: 30, price_amount_minor: 1,"
          " price_stars: 1}\n  - {code: a1, name: B, tier: vip, duration_days: 30,"
-         " price_usd_cents: 1, price_stars: 1}", "appear more than once: a1"),
+         " price_amount_minor: 1, price_stars: 1}", "appear more than once: a1"),
     ],
 )  # fmt: skip
 def test_a_wrong_file_says_what_is_wrong(tmp_path: Path, text: str, problem: str) -> None:
