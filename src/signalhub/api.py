@@ -10,6 +10,8 @@ from signalhub.billing.routes import router as billing_router
 from signalhub.billing.stripe.routes import router as stripe_router
 from signalhub.bot.routes import router as telegram_router
 from signalhub.catalog.routes import router as catalog_router
+from signalhub.marketing.routes import redirect_router as cta_redirect_router
+from signalhub.marketing.routes import router as marketing_router
 from signalhub.miniapp.routes import router as miniapp_router
 from signalhub.ops.routes import router as ops_router
 from signalhub.users.routes import router as users_router
@@ -22,6 +24,8 @@ for domain_router in (
     users_router,
     catalog_router,
     billing_router,
+    marketing_router,
+    cta_redirect_router,
     stripe_router,
     telegram_router,
     miniapp_router,

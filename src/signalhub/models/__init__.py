@@ -2,6 +2,14 @@
 
 from signalhub.models.audit_log import AuditLog
 from signalhub.models.base import Base
+from signalhub.models.broadcast import (
+    Broadcast,
+    BroadcastClick,
+    BroadcastDelivery,
+    BroadcastStatus,
+    BroadcastTemplate,
+    DeliveryStatus,
+)
 from signalhub.models.entitlement import Entitlement
 from signalhub.models.login_request import LoginRequest, LoginRequestStatus
 from signalhub.models.outbox_message import OutboxMessage, OutboxStatus, Priority
@@ -14,6 +22,12 @@ from signalhub.models.user import Role, User
 __all__ = [
     "AuditLog",
     "Base",
+    "Broadcast",
+    "BroadcastClick",
+    "BroadcastDelivery",
+    "BroadcastStatus",
+    "BroadcastTemplate",
+    "DeliveryStatus",
     "Entitlement",
     "LoginRequest",
     "LoginRequestStatus",

@@ -11,10 +11,10 @@ from signalhub.models import OutboxMessage, OutboxStatus
 
 
 class OutboxRepository(Repository):
-    async def add(self, message: OutboxMessage) -> OutboxMessage:
-        self.session.add(message)
+    async def add_all(self, messages: list[OutboxMessage]) -> list[OutboxMessage]:
+        self.session.add_all(messages)
         await self.session.flush()
-        return message
+        return messages
 
     async def claim_due(
         self, now: datetime, limit: int, cooling_chats: Collection[int]

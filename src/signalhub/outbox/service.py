@@ -3,6 +3,8 @@ caused it; the sender drains the table under Telegram's rate limits."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -15,6 +17,22 @@ from signalhub.outbox.repository import OutboxRepository
 Buttons = list[list[dict[str, str]]]
 
 
+@dataclass(frozen=True)
+class Outgoing:
+    chat_id: int
+    text: str
+    kind: str
+    priority: Priority = Priority.transactional
+    buttons: Buttons | None = None
+    user_id: int | None = None
+    # "HTML" for Telegram HTML; plain text when None.
+    parse_mode: str | None = None
+    # Sent as a photo with `text` as its caption.
+    photo_url: str | None = None
+    # Edits that earlier message of the chat instead of sending a new one.
+    edit_message_id: int | None = None
+
+
 async def enqueue(
     session: AsyncSession,
     chat_id: int,
@@ -24,23 +42,49 @@ async def enqueue(
     priority: Priority = Priority.transactional,
     kind: str,
     user_id: int | None = None,
+    parse_mode: str | None = None,
+    edit_message_id: int | None = None,
 ) -> OutboxMessage:
+    outgoing = Outgoing(
+        chat_id,
+        text,
+        kind,
+        priority,
+        buttons,
+        user_id,
+        parse_mode=parse_mode,
+        edit_message_id=edit_message_id,
+    )
+    (message,) = await enqueue_many(session, [outgoing])
+    return message
+
+
+async def enqueue_many(session: AsyncSession, messages: Sequence[Outgoing]) -> list[OutboxMessage]:
+    """One flush for the lot (a broadcast batch); the rows come back with their ids."""
     now = utcnow()
-    buttons_json: list[Any] | None = [list(row) for row in buttons] if buttons else None
-    return await OutboxRepository(session).add(
+    rows = [
         OutboxMessage(
-            chat_id=chat_id,
-            user_id=user_id,
-            kind=kind,
-            priority=int(priority),
-            text=text,
-            buttons=buttons_json,
+            chat_id=message.chat_id,
+            user_id=message.user_id,
+            kind=message.kind,
+            priority=int(message.priority),
+            text=message.text,
+            parse_mode=message.parse_mode,
+            photo_url=message.photo_url,
+            edit_message_id=message.edit_message_id,
+            buttons=_buttons_json(message.buttons),
             status=OutboxStatus.pending,
             attempts=0,
             next_attempt_at=now,
             created_at=now,
         )
-    )
+        for message in messages
+    ]
+    return await OutboxRepository(session).add_all(rows)
+
+
+def _buttons_json(buttons: Buttons | None) -> list[Any] | None:
+    return [list(row) for row in buttons] if buttons else None
 
 
 async def alert_admins(

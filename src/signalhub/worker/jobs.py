@@ -5,11 +5,14 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from signalhub.auth import device_flow
 from signalhub.auth import service as auth
+from signalhub.config import Settings
+from signalhub.marketing import tasks as marketing
 
 
 @dataclass(frozen=True)
@@ -23,3 +26,11 @@ DEFAULT_JOBS = (
     PeriodicJob("purge_expired_refresh_tokens", 3600, auth.purge_expired_refresh_tokens),
     PeriodicJob("purge_expired_login_requests", 3600, device_flow.purge_expired),
 )
+
+
+def default_jobs(settings: Settings) -> tuple[PeriodicJob, ...]:
+    return (
+        *DEFAULT_JOBS,
+        # Every second: a scheduled broadcast starts on time and the outbox stays topped up.
+        PeriodicJob("broadcasts", 1.0, partial(marketing.run_broadcasts, settings=settings)),
+    )

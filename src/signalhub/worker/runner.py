@@ -13,7 +13,7 @@ from signalhub.config import Settings
 from signalhub.db import Database
 from signalhub.kit.time import utcnow
 from signalhub.outbox.sender import OutboxSender
-from signalhub.worker.jobs import DEFAULT_JOBS, PeriodicJob
+from signalhub.worker.jobs import PeriodicJob, default_jobs
 
 logger = logging.getLogger("signalhub.worker")
 
@@ -23,13 +23,13 @@ class Worker:
         self,
         settings: Settings,
         database: Database,
-        jobs: Sequence[PeriodicJob] = DEFAULT_JOBS,
+        jobs: Sequence[PeriodicJob] | None = None,
         *,
         send_outbox: bool | None = None,
     ) -> None:
         self.settings = settings
         self.database = database
-        self.jobs = jobs
+        self.jobs = default_jobs(settings) if jobs is None else jobs
         self.send_outbox = settings.telegram_enabled if send_outbox is None else send_outbox
 
     async def run_job(self, job: PeriodicJob) -> None:
