@@ -112,9 +112,9 @@ class MarketingRepository(Repository):
             User.is_blocked.is_(False), User.marketing_opt_out.is_(False)
         )
         if language is not None:
-            statement = statement.where(
-                or_(User.language_code == language, User.language_code.like(f"{language}-%"))
-            )
+            # "en" takes en-US too; Telegram's tags may be upper case in the region.
+            code = func.lower(User.language_code)
+            statement = statement.where(or_(code == language, code.like(f"{language}-%")))
         condition = _segment_condition(segment, now)
         return statement if condition is None else statement.where(condition)
 

@@ -196,7 +196,7 @@ async def report_cta(body: CtaReport, user: CurrentUser, session: SessionDep) ->
     responses={302: {"description": "to the button's target"}, **errors(404)},
 )
 async def follow_cta(
-    token: Annotated[str, Path(max_length=64, pattern=r"^[A-Za-z0-9_-]+$")],
+    token: Annotated[str, Path(max_length=128)],
     session: SessionDep,
     settings: SettingsDep,
 ) -> RedirectResponse:
