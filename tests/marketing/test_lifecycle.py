@@ -102,7 +102,8 @@ async def test_bad_broadcast_requests_get_clear_4xx(
         await client.post("/api/v1/admin/broadcasts/424242/cancel", headers=headers)
     ).status_code == 404
     listed = (await client.get("/api/v1/admin/broadcasts?per_page=1", headers=headers)).json()
-    assert listed["total"] == 1 and listed["items"][0]["status"] == "sent"
+    assert listed["total"] == 1
+    assert listed["items"][0]["status"] == "sent"
 
 
 async def test_a_scheduled_broadcast_starts_when_due_and_resolves_its_segment_then(
@@ -152,7 +153,8 @@ async def test_cancel_drops_the_unsent_and_says_how_many(
     analytics = (
         await client.get(f"/api/v1/admin/broadcasts/{broadcast_id}/analytics", headers=headers)
     ).json()
-    assert analytics["cancelled"] == body["dropped"] and analytics["delivered"] == 0
+    assert analytics["cancelled"] == body["dropped"]
+    assert analytics["delivered"] == 0
 
 
 async def test_the_admin_test_send_goes_to_the_admin_only(
@@ -179,12 +181,20 @@ async def test_a_crash_mid_fan_out_queues_nobody_twice(
     async with database.transaction() as session:
         assert await marketing.fan_out(session, settings, broadcast_id, limit=3) == 3
     # The worker dies after queueing the next batch but before committing it.
-    with pytest.raises(RuntimeError):
-        async with database.transaction() as session:
-            await marketing.fan_out(session, settings, broadcast_id, limit=4)
-            raise RuntimeError("killed")
+    await _fan_out_then_die(database, settings, broadcast_id)
     await run_to_end(database, settings)
     assert received(telegram_api) == Counter({chat: 1 for chat in eligible(population)})
+
+
+async def _fan_out_then_die(database: Database, settings: Settings, broadcast_id: int) -> None:
+    with pytest.raises(RuntimeError, match="killed"):
+        await _fan_out_and_raise(database, settings, broadcast_id)
+
+
+async def _fan_out_and_raise(database: Database, settings: Settings, broadcast_id: int) -> None:
+    async with database.transaction() as session:
+        await marketing.fan_out(session, settings, broadcast_id, limit=4)
+        raise RuntimeError("killed")
 
 
 async def test_a_sender_killed_mid_send_never_sends_those_messages_again(

@@ -93,7 +93,8 @@ async def test_the_admin_api_refuses_what_telegram_would_reject(client: httpx.As
         json={"title": None, "is_active": False},
         headers=headers,
     )
-    assert response.json()["title"] == "t" and response.json()["is_active"] is False
+    assert response.json()["title"] == "t"
+    assert response.json()["is_active"] is False
     listed = await client.get("/api/v1/admin/broadcast-templates", headers=headers)
     assert [row["id"] for row in listed.json()] == [template_id]
     missing = await client.get("/api/v1/admin/broadcast-templates/999999", headers=headers)
