@@ -50,7 +50,7 @@ class Step(StrEnum):
     abort = "abort"
 
 
-class BroadcastCallback(CallbackData, prefix="bcast"):
+class BroadcastCallback(CallbackData, prefix="bcast", sep="|"):
     step: Step
     value: str = ""
 
