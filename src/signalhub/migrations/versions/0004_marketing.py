@@ -46,14 +46,15 @@ def _id() -> sa.Column:  # type: ignore[type-arg]
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("users") as batch:
-        batch.add_column(
-            sa.Column("marketing_opt_out", sa.Boolean(), server_default=sa.false(), nullable=False)
-        )
-    with op.batch_alter_table("outbox") as batch:
-        batch.add_column(sa.Column("parse_mode", sa.String(length=16), nullable=True))
-        batch.add_column(sa.Column("photo_url", sa.String(length=1024), nullable=True))
-        batch.add_column(sa.Column("edit_message_id", sa.BigInteger(), nullable=True))
+    # Plain ALTER TABLE, not batch mode: on SQLite a batch rebuilds the table, and dropping
+    # `users` while other tables' rows point at it breaks their foreign keys.
+    op.add_column(
+        "users",
+        sa.Column("marketing_opt_out", sa.Boolean(), server_default=sa.false(), nullable=False),
+    )
+    op.add_column("outbox", sa.Column("parse_mode", sa.String(length=16), nullable=True))
+    op.add_column("outbox", sa.Column("photo_url", sa.String(length=1024), nullable=True))
+    op.add_column("outbox", sa.Column("edit_message_id", sa.BigInteger(), nullable=True))
 
     op.create_table(
         "broadcast_templates",
@@ -174,9 +175,7 @@ def downgrade() -> None:
     op.drop_index("ix_broadcasts_status_scheduled_at", table_name="broadcasts")
     op.drop_table("broadcasts")
     op.drop_table("broadcast_templates")
-    with op.batch_alter_table("outbox") as batch:
-        batch.drop_column("edit_message_id")
-        batch.drop_column("photo_url")
-        batch.drop_column("parse_mode")
-    with op.batch_alter_table("users") as batch:
-        batch.drop_column("marketing_opt_out")
+    op.drop_column("outbox", "edit_message_id")
+    op.drop_column("outbox", "photo_url")
+    op.drop_column("outbox", "parse_mode")
+    op.drop_column("users", "marketing_opt_out")
