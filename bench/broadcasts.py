@@ -26,7 +26,7 @@ from signalhub.marketing.schemas import BroadcastCreate, TemplateCreate
 from signalhub.models import BroadcastStatus, Priority, Role, User
 from signalhub.outbox import service as outbox
 
-RATE_PER_S = 400.0
+RATE_PER_S = 100.0
 CHAT_INTERVAL_S = 1.0
 LATENCY_S = 0.01
 SIGNAL_TEXT = "SIGNAL: XAUUSD sell @ 2410.5"
@@ -97,6 +97,8 @@ async def main() -> dict[str, Any]:
         "SIGNALHUB_TELEGRAM_RATE_PER_SECOND": str(RATE_PER_S),
         "SIGNALHUB_TELEGRAM_CHAT_INTERVAL_S": str(CHAT_INTERVAL_S),
         "SIGNALHUB_LOG_LEVEL": "WARNING",
+        # The PostgreSQL server is shared: a modest pool, as an operator would size it.
+        "SIGNALHUB_DATABASE_POOL_SIZE": "12",
     }
     worker = await asyncio.create_subprocess_exec(
         sys.executable,
