@@ -21,6 +21,7 @@ export type QrStart = Schemas['LoginStarted'];
 export type PaymentStatus = Schemas['PaymentStatus'];
 export type Payment = Schemas['PaymentOut'];
 export type Billing = Schemas['BillingOut'];
+export type MarketingPreference = Schemas['MarketingPreference'];
 
 export async function request<T>(path: string, init: RequestInit = {}): Promise<T> {
   let response: Response;
@@ -49,6 +50,10 @@ function postJson<T>(path: string, body?: unknown): Promise<T> {
   });
 }
 
+function jsonBody(method: string, body: unknown): RequestInit {
+  return { method, headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) };
+}
+
 export const publicApi = {
   appConfig: () => request<AppConfig>('/api/v1/app-config'),
   exchangeInitData: (initData: string) =>
@@ -68,18 +73,21 @@ export interface Credentials {
 }
 
 export function createApi(credentials: Credentials) {
-  const send = <T>(path: string) =>
-    request<T>(path, { headers: { Authorization: `Bearer ${credentials.accessToken() ?? ''}` } });
+  const send = <T>(path: string, init: RequestInit) =>
+    request<T>(path, {
+      ...init,
+      headers: { ...init.headers, Authorization: `Bearer ${credentials.accessToken() ?? ''}` },
+    });
 
-  async function authorized<T>(path: string): Promise<T> {
+  async function authorized<T>(path: string, init: RequestInit = {}): Promise<T> {
     try {
-      return await send<T>(path);
+      return await send<T>(path, init);
     } catch (error) {
       if (!(error instanceof ApiError) || error.status !== 401) throw error;
       if (!(await credentials.reauthenticate())) throw error;
     }
     try {
-      return await send<T>(path);
+      return await send<T>(path, init);
     } catch (error) {
       if (error instanceof ApiError && error.status === 401) credentials.signOut();
       throw error;
@@ -88,6 +96,12 @@ export function createApi(credentials: Credentials) {
 
   return {
     billing: () => authorized<Billing>('/api/v1/billing'),
+    marketing: () => authorized<MarketingPreference>('/api/v1/me/marketing'),
+    setMarketing: (subscribed: boolean) =>
+      authorized<MarketingPreference>('/api/v1/me/marketing', jsonBody('PUT', { subscribed })),
+    /** A broadcast's Mini App button opened the app with this `startapp` parameter. */
+    reportCta: (startParam: string) =>
+      authorized<null>('/api/v1/marketing/cta', jsonBody('POST', { start_param: startParam })),
   };
 }
 

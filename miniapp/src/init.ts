@@ -16,6 +16,8 @@ import { hasTelegramClient } from './telegram';
 export interface TelegramEnv {
   /** Raw initData exactly as Telegram passed it; undefined outside Telegram. */
   initData: string | undefined;
+  /** The `startapp` parameter the Mini App was opened with (a broadcast button sets one). */
+  startParam?: string;
   platform: 'base' | 'ios';
   appearance: 'light' | 'dark';
 }
@@ -52,9 +54,11 @@ export async function initTelegram(): Promise<TelegramEnv> {
   }
   miniAppReady.ifAvailable();
 
-  const platform = retrieveLaunchParams().tgWebAppPlatform;
+  const launchParams = retrieveLaunchParams();
+  const platform = launchParams.tgWebAppPlatform;
   return {
     initData: retrieveRawInitData(),
+    startParam: launchParams.tgWebAppStartParam,
     platform: platform === 'ios' || platform === 'macos' ? 'ios' : 'base',
     appearance: isThemeParamsDark() ? 'dark' : 'light',
   };

@@ -8,17 +8,19 @@ import { App } from './App';
 import { Auth } from './auth';
 import { StartupError } from './components/StartupError';
 import { initTelegram } from './init';
+import { reportBroadcastLaunch } from './marketing';
 
 const root = createRoot(document.getElementById('root')!);
 
 initTelegram().then(
   (env) => {
     const auth = new Auth(env.initData);
-    void auth.start();
+    const api = createApi(auth);
+    void auth.start().then(() => reportBroadcastLaunch(auth, api, env.startParam));
     root.render(
       <StrictMode>
         <AppRoot className="app-root" appearance={env.appearance} platform={env.platform}>
-          <App auth={auth} api={createApi(auth)} />
+          <App auth={auth} api={api} />
         </AppRoot>
       </StrictMode>,
     );

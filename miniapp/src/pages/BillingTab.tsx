@@ -3,6 +3,7 @@ import { useCallback, useEffect, useState } from 'react';
 import { ApiError, publicApi, type Api, type Billing } from '../api';
 import { EmptyState } from '../components/EmptyState';
 import { Loading } from '../components/Loading';
+import { MarketingSwitch } from '../components/MarketingSwitch';
 import { formatAmount, formatCountdown, formatDate, statusName, tierName } from '../format';
 import { useNow, useVisibleInterval } from '../hooks';
 import { openTelegramUrl } from '../telegram';
@@ -120,6 +121,7 @@ export function BillingTab({ api }: { api: Api }) {
           ))
         )}
       </Section>
+      <MarketingSwitch api={api} />
     </List>
   );
 }
