@@ -10,6 +10,7 @@ from signalhub.models.broadcast import (
     BroadcastTemplate,
     DeliveryStatus,
 )
+from signalhub.models.device import Device, DeviceNonce, DeviceStatus
 from signalhub.models.entitlement import Entitlement
 from signalhub.models.login_request import LoginRequest, LoginRequestStatus
 from signalhub.models.outbox_message import OutboxMessage, OutboxStatus, Priority
@@ -28,6 +29,9 @@ __all__ = [
     "BroadcastStatus",
     "BroadcastTemplate",
     "DeliveryStatus",
+    "Device",
+    "DeviceNonce",
+    "DeviceStatus",
     "Entitlement",
     "LoginRequest",
     "LoginRequestStatus",

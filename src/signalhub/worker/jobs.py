@@ -13,6 +13,7 @@ from signalhub.auth import device_flow
 from signalhub.auth import service as auth
 from signalhub.config import Settings
 from signalhub.marketing import tasks as marketing
+from signalhub.devices import service as devices
 
 
 @dataclass(frozen=True)
@@ -25,6 +26,7 @@ class PeriodicJob:
 DEFAULT_JOBS = (
     PeriodicJob("purge_expired_refresh_tokens", 3600, auth.purge_expired_refresh_tokens),
     PeriodicJob("purge_expired_login_requests", 3600, device_flow.purge_expired),
+    PeriodicJob("purge_device_nonces", 600, devices.purge_nonces),
 )
 
 
