@@ -10,10 +10,10 @@ from signalhub.billing.routes import router as billing_router
 from signalhub.billing.stripe.routes import router as stripe_router
 from signalhub.bot.routes import router as telegram_router
 from signalhub.catalog.routes import router as catalog_router
-from signalhub.marketing.routes import redirect_router as cta_redirect_router
-from signalhub.marketing.routes import router as marketing_router
 from signalhub.devices.routes import ea_router
 from signalhub.devices.routes import router as devices_router
+from signalhub.marketing.routes import redirect_router as cta_redirect_router
+from signalhub.marketing.routes import router as marketing_router
 from signalhub.miniapp.routes import router as miniapp_router
 from signalhub.ops.routes import router as ops_router
 from signalhub.users.routes import router as users_router

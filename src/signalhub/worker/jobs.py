@@ -12,8 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from signalhub.auth import device_flow
 from signalhub.auth import service as auth
 from signalhub.config import Settings
-from signalhub.marketing import tasks as marketing
 from signalhub.devices import service as devices
+from signalhub.marketing import tasks as marketing
 
 
 @dataclass(frozen=True)
