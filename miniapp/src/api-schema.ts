@@ -4,75 +4,18 @@
  */
 
 export interface paths {
-    "/api/v1/admin/broadcast-templates": {
+    "/api/v1/accounts": {
         parameters: {
             query?: never;
             header?: never;
             path?: never;
             cookie?: never;
         };
-        /** List Templates */
-        get: operations["list_templates_api_v1_admin_broadcast_templates_get"];
-        put?: never;
         /**
-         * Create Template
-         * @description Refused with 422 if Telegram would reject it: bad HTML, too long, unknown placeholder.
+         * List Accounts
+         * @description The caller's linked accounts, primary first; unlinked ones are left out.
          */
-        post: operations["create_template_api_v1_admin_broadcast_templates_post"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/v1/admin/broadcast-templates/{template_id}": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** Get Template */
-        get: operations["get_template_api_v1_admin_broadcast_templates__template_id__get"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        /**
-         * Update Template
-         * @description `is_active: false` retires a template; broadcasts that used it keep their history.
-         */
-        patch: operations["update_template_api_v1_admin_broadcast_templates__template_id__patch"];
-        trace?: never;
-    };
-    "/api/v1/admin/broadcasts": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** List Broadcasts */
-        get: operations["list_broadcasts_api_v1_admin_broadcasts_get"];
-        put?: never;
-        /** Create Broadcast */
-        post: operations["create_broadcast_api_v1_admin_broadcasts_post"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/v1/admin/broadcasts/{broadcast_id}": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** Get Broadcast */
-        get: operations["get_broadcast_api_v1_admin_broadcasts__broadcast_id__get"];
+        get: operations["list_accounts_api_v1_accounts_get"];
         put?: never;
         post?: never;
         delete?: never;
@@ -81,41 +24,7 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/api/v1/admin/broadcasts/{broadcast_id}/analytics": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** Broadcast Analytics */
-        get: operations["broadcast_analytics_api_v1_admin_broadcasts__broadcast_id__analytics_get"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/v1/admin/broadcasts/{broadcast_id}/cancel": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /** Cancel Broadcast */
-        post: operations["cancel_broadcast_api_v1_admin_broadcasts__broadcast_id__cancel_post"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/api/v1/admin/broadcasts/{broadcast_id}/test": {
+    "/api/v1/accounts/link": {
         parameters: {
             query?: never;
             header?: never;
@@ -125,10 +34,71 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Send Test
-         * @description Sends the broadcast, rendered for you, to you only.
+         * Link Account
+         * @description A pending link with a pairing code; the EA running on that account verifies it with its
+         *     first snapshot. Never asks for a password. Unverified after 24 h: 'Account not found'.
          */
-        post: operations["send_test_api_v1_admin_broadcasts__broadcast_id__test_post"];
+        post: operations["link_account_api_v1_accounts_link_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/accounts/{account_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Unlink Account
+         * @description The account stops receiving signals at once.
+         */
+        delete: operations["unlink_account_api_v1_accounts__account_id__delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/accounts/{account_id}/positions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Account Positions
+         * @description Figures and open positions of one of the caller's verified accounts.
+         */
+        get: operations["account_positions_api_v1_accounts__account_id__positions_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/accounts/{account_id}/primary": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Make Primary
+         * @description Exactly one verified account is primary: the one `GET /api/v1/positions` shows.
+         */
+        put: operations["make_primary_api_v1_accounts__account_id__primary_put"];
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -169,7 +139,31 @@ export interface paths {
         patch: operations["update_product_api_v1_admin_products__code__patch"];
         trace?: never;
     };
-    "/api/v1/admin/segments/preview": {
+    "/api/v1/admin/signals": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Signals
+         * @description Newest first, with each signal's approval counts.
+         */
+        get: operations["list_signals_api_v1_admin_signals_get"];
+        put?: never;
+        /**
+         * Publish Signal
+         * @description Publishes a signal; the worker offers it to every eligible trader in batches.
+         */
+        post: operations["publish_signal_api_v1_admin_signals_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/signals/{signal_id}/cancel": {
         parameters: {
             query?: never;
             header?: never;
@@ -178,11 +172,8 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /**
-         * Preview Segment
-         * @description How many users the segment holds right now (it is resolved again when sending starts).
-         */
-        post: operations["preview_segment_api_v1_admin_segments_preview_post"];
+        /** Cancel Signal */
+        post: operations["cancel_signal_api_v1_admin_signals__signal_id__cancel_post"];
         delete?: never;
         options?: never;
         head?: never;
@@ -203,6 +194,81 @@ export interface paths {
         get: operations["app_config_api_v1_app_config_get"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/approvals": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Approval History
+         * @description The caller's approvals, newest first, optionally of one status.
+         */
+        get: operations["approval_history_api_v1_approvals_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/approvals/pending": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Pending Approvals
+         * @description The caller's undecided, unexpired approvals, newest first. The weak ETag covers which
+         *     approvals are listed (not `seconds_left`, which a client counts down from `expires_at`).
+         */
+        get: operations["pending_approvals_api_v1_approvals_pending_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/approvals/{approval_id}/approve": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Approve */
+        post: operations["approve_api_v1_approvals__approval_id__approve_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/approvals/{approval_id}/reject": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Reject */
+        post: operations["reject_api_v1_approvals__approval_id__reject_post"];
         delete?: never;
         options?: never;
         head?: never;
@@ -371,7 +437,7 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/api/v1/marketing/cta": {
+    "/api/v1/ea/snapshot": {
         parameters: {
             query?: never;
             header?: never;
@@ -381,11 +447,12 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Report Cta
-         * @description The Mini App reports its `startapp` parameter on launch: a broadcast's Mini App button
-         *     was clicked (counted once per recipient and button).
+         * Push Snapshot
+         * @description A signed device reports its account (MetaTrader's account_info()) and open positions
+         *     (positions_get()), at most once a second. It verifies its user's pending link of that login
+         *     and server and becomes the account's live figures; it never touches another user's links.
          */
-        post: operations["report_cta_api_v1_marketing_cta_post"];
+        post: operations["push_snapshot_api_v1_ea_snapshot_post"];
         delete?: never;
         options?: never;
         head?: never;
@@ -409,20 +476,19 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/api/v1/me/marketing": {
+    "/api/v1/positions": {
         parameters: {
             query?: never;
             header?: never;
             path?: never;
             cookie?: never;
         };
-        /** Marketing Preference */
-        get: operations["marketing_preference_api_v1_me_marketing_get"];
         /**
-         * Set Marketing Preference
-         * @description The same switch as /stop_marketing and /start_marketing in the bot.
+         * Primary Positions
+         * @description Figures and open positions of the caller's primary account.
          */
-        put: operations["set_marketing_preference_api_v1_me_marketing_put"];
+        get: operations["primary_positions_api_v1_positions_get"];
+        put?: never;
         post?: never;
         delete?: never;
         options?: never;
@@ -531,27 +597,6 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/r/{token}": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /**
-         * Follow Cta
-         * @description A broadcast's URL button: records the recipient's first click, then redirects to the
-         *     target stored with the template. A token that does not verify is a 404, never a redirect.
-         */
-        get: operations["follow_cta_r__token__get"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
     "/readyz": {
         parameters: {
             query?: never;
@@ -598,50 +643,209 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
-        /**
-         * AnalyticsOut
-         * @description No "viewed": Telegram has no read receipts. Delivered means the Bot API accepted the
-         *     message; clicked counts recipients who opened a CTA at least once.
-         */
-        AnalyticsOut: {
-            /** Blocked */
-            blocked: number;
-            /** Broadcast Id */
-            broadcast_id: number;
-            /** Cancelled */
-            cancelled: number;
+        /** AccountFiguresOut */
+        AccountFiguresOut: {
+            /** Balance */
+            balance: string;
+            /** Company */
+            company: string;
+            /** Currency */
+            currency: string;
             /**
-             * Click Through Rate
-             * @description clicked / delivered
+             * Drawdown Percent
+             * @description (balance − equity) / balance × 100 when equity < balance, else 0 (also 0 when the balance is not positive); rounded half up to 0.01.
              */
-            click_through_rate: number;
-            /** Clicked */
-            clicked: number;
-            /** Clicks Per Button */
-            clicks_per_button: {
-                [key: string]: number;
-            };
-            /** Delivered */
-            delivered: number;
-            /** Failed */
-            failed: number;
-            /** Pending */
-            pending: number;
-            /** Queued */
-            queued: number;
-            /** Skipped */
-            skipped: number;
-            status: components["schemas"]["BroadcastStatus"];
-            /** Targeted */
-            targeted: number;
-            /** Timeline */
-            timeline: components["schemas"]["MinuteCount"][];
+            drawdown_percent: string;
+            /** Equity */
+            equity: string;
+            /** Free Margin */
+            free_margin: string;
+            /** Leverage */
+            leverage: number;
+            /** Login */
+            login: number;
+            /** Margin */
+            margin: string;
+            /**
+             * Margin Level
+             * @description Equity / margin × 100, as the broker reports it.
+             */
+            margin_level: string;
+            /** Server */
+            server: string;
+            trade_mode: components["schemas"]["TradeMode"];
+        };
+        /** AccountLinkOut */
+        AccountLinkOut: {
+            /** Company */
+            company: string | null;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Currency */
+            currency: string | null;
+            /**
+             * Error
+             * @description Why the link cannot be used: 'Account not found' once a pending link expired.
+             */
+            error: string | null;
+            /**
+             * Expires At
+             * Format: date-time
+             * @description A pending link not verified by then expires.
+             */
+            expires_at: string;
+            /** Id */
+            id: number;
+            /** Is Primary */
+            is_primary: boolean;
+            /** Leverage */
+            leverage: number | null;
+            /** Mt5 Login */
+            mt5_login: number;
+            /**
+             * Pairing Code
+             * @description Shown by the EA of the device that verifies this link, to compare.
+             */
+            pairing_code: string;
+            /** Server */
+            server: string;
+            status: components["schemas"]["AccountLinkStatus"];
+            /** @description demo, contest or real, as the broker reports it; unknown until verified. */
+            trade_mode: components["schemas"]["TradeMode"] | null;
+            /** Verified At */
+            verified_at: string | null;
+        };
+        /**
+         * AccountLinkStatus
+         * @enum {string}
+         */
+        AccountLinkStatus: "pending" | "verified" | "unlinked";
+        /** AdminSignalOut */
+        AdminSignalOut: {
+            /** Cancelled At */
+            cancelled_at: string | null;
+            counts: components["schemas"]["ApprovalCounts"];
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Entry Price */
+            entry_price: string;
+            /**
+             * Expires At
+             * Format: date-time
+             */
+            expires_at: string;
+            /** Fanout Finished At */
+            fanout_finished_at: string | null;
+            /** Id */
+            id: number;
+            min_tier: components["schemas"]["Tier"];
+            /** Note */
+            note: string | null;
+            order_type: components["schemas"]["OrderType"];
+            side: components["schemas"]["SignalSide"];
+            status: components["schemas"]["SignalStatus"];
+            /** Stop Loss */
+            stop_loss: string;
+            /** Symbol */
+            symbol: string;
+            /** Take Profits */
+            take_profits: string[];
+        };
+        /** AdminSignalPage */
+        AdminSignalPage: {
+            /** Items */
+            items: components["schemas"]["AdminSignalOut"][];
+            /**
+             * Next Before
+             * @description Pass as `before` for the next, older page.
+             */
+            next_before: number | null;
         };
         /** AppConfigOut */
         AppConfigOut: {
             /** Bot Username */
             bot_username: string | null;
         };
+        /**
+         * ApprovalChannel
+         * @enum {string}
+         */
+        ApprovalChannel: "bot" | "miniapp";
+        /** ApprovalCounts */
+        ApprovalCounts: {
+            /**
+             * Approved
+             * @default 0
+             */
+            approved: number;
+            /**
+             * Cancelled
+             * @default 0
+             */
+            cancelled: number;
+            /**
+             * Expired
+             * @description Offered but undecided when the signal expired.
+             * @default 0
+             */
+            expired: number;
+            /**
+             * Pending
+             * @default 0
+             */
+            pending: number;
+            /**
+             * Rejected
+             * @default 0
+             */
+            rejected: number;
+            /**
+             * Targeted
+             * @default 0
+             */
+            targeted: number;
+        };
+        /** ApprovalOut */
+        ApprovalOut: {
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Decided At */
+            decided_at: string | null;
+            decided_via: components["schemas"]["ApprovalChannel"] | null;
+            /** Id */
+            id: number;
+            /**
+             * Seconds Left
+             * @description Until the signal expires; 0 once it has.
+             */
+            seconds_left: number;
+            signal: components["schemas"]["SignalOut"];
+            status: components["schemas"]["ApprovalStatus"];
+        };
+        /** ApprovalPage */
+        ApprovalPage: {
+            /** Items */
+            items: components["schemas"]["ApprovalOut"][];
+            /**
+             * Next Before
+             * @description Pass as `before` for the next, older page.
+             */
+            next_before: number | null;
+        };
+        /**
+         * ApprovalStatus
+         * @enum {string}
+         */
+        ApprovalStatus: "pending" | "approved" | "rejected" | "expired" | "cancelled";
         /** BillingOut */
         BillingOut: {
             /** Expires At */
@@ -649,89 +853,6 @@ export interface components {
             /** Payments */
             payments: components["schemas"]["PaymentOut"][];
             tier: components["schemas"]["Tier"];
-        };
-        /** BroadcastCreate */
-        BroadcastCreate: {
-            /** Language */
-            language?: string | null;
-            /**
-             * Scheduled At
-             * @description now when absent
-             */
-            scheduled_at?: string | null;
-            /**
-             * Segment
-             * @description all, free, premium, vip, enterprise, paid, expiring:<days>, lapsed:<days>
-             */
-            segment: string;
-            /** Template Id */
-            template_id: number;
-        };
-        /** BroadcastOut */
-        BroadcastOut: {
-            /** Cancelled Count */
-            cancelled_count: number;
-            /**
-             * Created At
-             * Format: date-time
-             */
-            created_at: string;
-            /** Delivered Count */
-            delivered_count: number;
-            /** Failed Count */
-            failed_count: number;
-            /** Failure Reason */
-            failure_reason: string | null;
-            /** Finished At */
-            finished_at: string | null;
-            /** Id */
-            id: number;
-            /** Language */
-            language: string | null;
-            /**
-             * Scheduled At
-             * Format: date-time
-             */
-            scheduled_at: string;
-            /** Segment */
-            segment: string;
-            /** Started At */
-            started_at: string | null;
-            status: components["schemas"]["BroadcastStatus"];
-            /** Targeted Count */
-            targeted_count: number;
-            /** Template Id */
-            template_id: number;
-        };
-        /** BroadcastPage */
-        BroadcastPage: {
-            /** Items */
-            items: components["schemas"]["BroadcastOut"][];
-            /** Page */
-            page: number;
-            /** Per Page */
-            per_page: number;
-            /** Total */
-            total: number;
-        };
-        /**
-         * BroadcastStatus
-         * @enum {string}
-         */
-        BroadcastStatus: "draft" | "scheduled" | "sending" | "sent" | "cancelled" | "failed";
-        /** CancelOut */
-        CancelOut: {
-            broadcast: components["schemas"]["BroadcastOut"];
-            /**
-             * Dropped
-             * @description messages that will not be sent
-             */
-            dropped: number;
-        };
-        /** CtaReport */
-        CtaReport: {
-            /** Start Param */
-            start_param: string;
         };
         /** DeviceCreate */
         DeviceCreate: {
@@ -807,7 +928,10 @@ export interface components {
              */
             server_time: number;
         };
-        /** ErrorBody */
+        /**
+         * ErrorBody
+         * @description Every error answer: {"error": {"code", "message"}}.
+         */
         ErrorBody: {
             error: components["schemas"]["ErrorDetail"];
         };
@@ -827,6 +951,19 @@ export interface components {
         HTTPValidationError: {
             /** Detail */
             detail?: components["schemas"]["ValidationError"][];
+        };
+        /** LinkRequest */
+        LinkRequest: {
+            /**
+             * Mt5 Login
+             * @description The MT5 account number.
+             */
+            mt5_login: number;
+            /**
+             * Server
+             * @description The trade server's name, as the terminal shows it.
+             */
+            server: string;
         };
         /** LoginPoll */
         LoginPoll: {
@@ -865,11 +1002,6 @@ export interface components {
              */
             qr_code_url: string;
         };
-        /** MarketingPreference */
-        MarketingPreference: {
-            /** Subscribed */
-            subscribed: boolean;
-        };
         /** MeOut */
         MeOut: {
             /** Expires At */
@@ -878,27 +1010,10 @@ export interface components {
             user: components["schemas"]["UserOut"];
         };
         /**
-         * MiniAppButton
-         * @description Opens the Mini App with a `startapp` parameter it reports on launch.
+         * OrderType
+         * @enum {string}
          */
-        MiniAppButton: {
-            /**
-             * @description discriminator enum property added by openapi-typescript
-             * @enum {string}
-             */
-            kind: "mini_app";
-            /** Text */
-            text: string;
-        };
-        /** MinuteCount */
-        MinuteCount: {
-            /** Clicked */
-            clicked: number;
-            /** Delivered */
-            delivered: number;
-            /** Minute */
-            minute: string;
-        };
+        OrderType: "market" | "limit" | "stop";
         /** PaymentOut */
         PaymentOut: {
             /** Amount Minor */
@@ -929,6 +1044,78 @@ export interface components {
          * @enum {string}
          */
         PaymentStatus: "pending" | "succeeded" | "failed" | "refunded" | "disputed";
+        /** PositionOut */
+        PositionOut: {
+            /** Comment */
+            comment: string;
+            /**
+             * Commission
+             * @description Only when the broker reports it.
+             */
+            commission: string | null;
+            /** Magic */
+            magic: number;
+            /**
+             * Opened At
+             * Format: date-time
+             */
+            opened_at: string;
+            /**
+             * Pnl
+             * @description profit + swap (+ commission), in the account's currency.
+             */
+            pnl: string;
+            /** Price Current */
+            price_current: string;
+            /** Price Open */
+            price_open: string;
+            /** Profit */
+            profit: string;
+            /**
+             * Sl
+             * @description Stop loss price; 0 when none is set (MetaTrader's way).
+             */
+            sl: string;
+            /** Swap */
+            swap: string;
+            /** Symbol */
+            symbol: string;
+            /** Ticket */
+            ticket: number;
+            /**
+             * Tp
+             * @description Take profit price; 0 when none is set.
+             */
+            tp: string;
+            type: components["schemas"]["PositionType"];
+            /** Volume */
+            volume: string;
+        };
+        /**
+         * PositionType
+         * @description MetaTrader 5's POSITION_TYPE_BUY (0) and POSITION_TYPE_SELL (1).
+         * @enum {string}
+         */
+        PositionType: "buy" | "sell";
+        /** PositionsOut */
+        PositionsOut: {
+            account: components["schemas"]["AccountFiguresOut"];
+            /**
+             * As Of
+             * Format: date-time
+             * @description When the broker's figures were taken.
+             */
+            as_of: string;
+            /** Positions */
+            positions: components["schemas"]["PositionOut"][];
+            source: components["schemas"]["SnapshotSource"];
+            /**
+             * Stale
+             * @description True when the broker did not answer in time (this is the last snapshot) or the snapshot is older than the configured limit.
+             */
+            stale: boolean;
+            totals: components["schemas"]["TotalsOut"];
+        };
         /** ProductCreate */
         ProductCreate: {
             /** Code */
@@ -1002,83 +1189,187 @@ export interface components {
          * @enum {string}
          */
         Role: "user" | "admin";
-        /** SegmentQuery */
-        SegmentQuery: {
-            /** Language */
-            language?: string | null;
+        /**
+         * SignalCreate
+         * @description A buy keeps its stop loss below the entry and every take profit above it; a sell the
+         *     reverse. Fields are checked in declaration order, so each rule names its own field.
+         */
+        SignalCreate: {
             /**
-             * Segment
-             * @description all, free, premium, vip, enterprise, paid, expiring:<days>, lapsed:<days>
+             * Entry Price
+             * @description The order price; for market orders the reference.
              */
-            segment: string;
-        };
-        /** SegmentSize */
-        SegmentSize: {
-            /** Language */
-            language: string | null;
-            /** Segment */
-            segment: string;
-            /** Size */
-            size: number;
-        };
-        /** TelegramSignIn */
-        TelegramSignIn: {
-            /** Init Data */
-            init_data: string;
-        };
-        /** TemplateCreate */
-        TemplateCreate: {
-            /** Buttons */
-            buttons?: (components["schemas"]["UrlButton"] | components["schemas"]["MiniAppButton"])[];
+            entry_price: number | string;
             /**
-             * Is Active
-             * @default true
+             * Expires In S
+             * @default 900
              */
-            is_active: boolean;
-            /** Photo Url */
-            photo_url?: string | null;
+            expires_in_s: number;
+            /** @default premium */
+            min_tier: components["schemas"]["Tier"];
+            /** Note */
+            note?: string | null;
+            /** @default market */
+            order_type: components["schemas"]["OrderType"];
+            side: components["schemas"]["SignalSide"];
+            /** Stop Loss */
+            stop_loss: number | string;
             /**
-             * Text
-             * @description Telegram HTML
+             * Symbol
+             * @example EURUSD
+             * @example XAUUSD
+             * @example US30.cash
              */
-            text: string;
-            /** Title */
-            title: string;
+            symbol: string;
+            /** Take Profits */
+            take_profits: (number | string)[];
         };
-        /** TemplateOut */
-        TemplateOut: {
-            /** Buttons */
-            buttons: (components["schemas"]["UrlButton"] | components["schemas"]["MiniAppButton"])[];
+        /** SignalOut */
+        SignalOut: {
             /**
              * Created At
              * Format: date-time
              */
             created_at: string;
-            /** Created By */
-            created_by: number | null;
+            /** Entry Price */
+            entry_price: string;
+            /**
+             * Expires At
+             * Format: date-time
+             */
+            expires_at: string;
             /** Id */
             id: number;
-            /** Is Active */
-            is_active: boolean;
-            /** Photo Url */
-            photo_url: string | null;
-            /** Text */
-            text: string;
-            /** Title */
-            title: string;
+            min_tier: components["schemas"]["Tier"];
+            /** Note */
+            note: string | null;
+            order_type: components["schemas"]["OrderType"];
+            side: components["schemas"]["SignalSide"];
+            status: components["schemas"]["SignalStatus"];
+            /** Stop Loss */
+            stop_loss: string;
+            /** Symbol */
+            symbol: string;
+            /** Take Profits */
+            take_profits: string[];
         };
-        /** TemplateUpdate */
-        TemplateUpdate: {
-            /** Buttons */
-            buttons?: (components["schemas"]["UrlButton"] | components["schemas"]["MiniAppButton"])[] | null;
-            /** Is Active */
-            is_active?: boolean | null;
-            /** Photo Url */
-            photo_url?: string | null;
-            /** Text */
-            text?: string | null;
-            /** Title */
-            title?: string | null;
+        /**
+         * SignalSide
+         * @enum {string}
+         */
+        SignalSide: "buy" | "sell";
+        /**
+         * SignalStatus
+         * @enum {string}
+         */
+        SignalStatus: "active" | "expired" | "cancelled";
+        /** SnapshotAccepted */
+        SnapshotAccepted: {
+            /** Account Id */
+            account_id: number | null;
+            /**
+             * Linked
+             * @description False when the user has no live link of this account.
+             */
+            linked: boolean;
+            /** Message */
+            message: string;
+            /**
+             * Pairing Code
+             * @description For the EA to show, so the trader can compare.
+             */
+            pairing_code: string | null;
+            status: components["schemas"]["AccountLinkStatus"] | null;
+        };
+        /**
+         * SnapshotAccountIn
+         * @description MetaTrader 5's account_info() fields.
+         */
+        SnapshotAccountIn: {
+            /** Balance */
+            balance: number | string;
+            /**
+             * Company
+             * @default
+             */
+            company: string;
+            /** Currency */
+            currency: string;
+            /** Equity */
+            equity: number | string;
+            /** Leverage */
+            leverage: number;
+            /**
+             * Login
+             * @description The MT5 account number.
+             */
+            login: number;
+            /** Margin */
+            margin: number | string;
+            /** Margin Free */
+            margin_free: number | string;
+            /** Margin Level */
+            margin_level: number | string;
+            /** Profit */
+            profit: number | string;
+            /**
+             * Server
+             * @description The trade server's name, as the terminal shows it.
+             */
+            server: string;
+            trade_mode: components["schemas"]["TradeMode"];
+        };
+        /** SnapshotIn */
+        SnapshotIn: {
+            account: components["schemas"]["SnapshotAccountIn"];
+            /** Positions */
+            positions: components["schemas"]["SnapshotPositionIn"][];
+        };
+        /**
+         * SnapshotPositionIn
+         * @description One entry of MetaTrader 5's positions_get(); `time` in unix seconds, as MT5 gives it.
+         */
+        SnapshotPositionIn: {
+            /**
+             * Comment
+             * @default
+             */
+            comment: string;
+            /** Commission */
+            commission?: number | string | null;
+            /** Magic */
+            magic: number;
+            /** Price Current */
+            price_current: number | string;
+            /** Price Open */
+            price_open: number | string;
+            /** Profit */
+            profit: number | string;
+            /** Sl */
+            sl: number | string;
+            /** Swap */
+            swap: number | string;
+            /** Symbol */
+            symbol: string;
+            /** Ticket */
+            ticket: number;
+            /** Time */
+            time: number;
+            /** Tp */
+            tp: number | string;
+            type: components["schemas"]["PositionType"];
+            /** Volume */
+            volume: number | string;
+        };
+        /**
+         * SnapshotSource
+         * @enum {string}
+         */
+        SnapshotSource: "ea_bridge" | "simulated" | "mt5_terminal";
+        /** TelegramSignIn */
+        TelegramSignIn: {
+            /** Init Data */
+            init_data: string;
         };
         /**
          * Tier
@@ -1114,18 +1405,26 @@ export interface components {
             telegram_id: number;
             tier: components["schemas"]["Tier"];
         };
-        /** UrlButton */
-        UrlButton: {
-            /**
-             * @description discriminator enum property added by openapi-typescript
-             * @enum {string}
-             */
-            kind: "url";
-            /** Text */
-            text: string;
-            /** Url */
-            url: string;
+        /**
+         * TotalsOut
+         * @description Exact sums over `positions` (Decimal arithmetic).
+         */
+        TotalsOut: {
+            /** Commission */
+            commission: string;
+            /** Pnl */
+            pnl: string;
+            /** Profit */
+            profit: string;
+            /** Swap */
+            swap: string;
         };
+        /**
+         * TradeMode
+         * @description MetaTrader 5's ACCOUNT_TRADE_MODE_*: 0 demo, 1 contest, 2 real.
+         * @enum {string}
+         */
+        TradeMode: "demo" | "contest" | "real";
         /** UserOut */
         UserOut: {
             /** First Name */
@@ -1169,7 +1468,7 @@ export interface components {
 }
 export type $defs = Record<string, never>;
 export interface operations {
-    list_templates_api_v1_admin_broadcast_templates_get: {
+    list_accounts_api_v1_accounts_get: {
         parameters: {
             query?: never;
             header?: never;
@@ -1184,7 +1483,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["TemplateOut"][];
+                    "application/json": components["schemas"]["AccountLinkOut"][];
                 };
             };
             /** @description Unauthorized */
@@ -1196,27 +1495,9 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Forbidden */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description Unprocessable Entity */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
         };
     };
-    create_template_api_v1_admin_broadcast_templates_post: {
+    link_account_api_v1_accounts_link_post: {
         parameters: {
             query?: never;
             header?: never;
@@ -1225,7 +1506,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["TemplateCreate"];
+                "application/json": components["schemas"]["LinkRequest"];
             };
         };
         responses: {
@@ -1235,7 +1516,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["TemplateOut"];
+                    "application/json": components["schemas"]["AccountLinkOut"];
                 };
             };
             /** @description Unauthorized */
@@ -1247,8 +1528,8 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Forbidden */
-            403: {
+            /** @description Conflict */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1267,37 +1548,26 @@ export interface operations {
             };
         };
     };
-    get_template_api_v1_admin_broadcast_templates__template_id__get: {
+    unlink_account_api_v1_accounts__account_id__delete: {
         parameters: {
             query?: never;
             header?: never;
             path: {
-                template_id: number;
+                account_id: number;
             };
             cookie?: never;
         };
         requestBody?: never;
         responses: {
             /** @description Successful Response */
-            200: {
+            204: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content: {
-                    "application/json": components["schemas"]["TemplateOut"];
-                };
+                content?: never;
             };
             /** @description Unauthorized */
             401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description Forbidden */
-            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1325,76 +1595,13 @@ export interface operations {
             };
         };
     };
-    update_template_api_v1_admin_broadcast_templates__template_id__patch: {
+    account_positions_api_v1_accounts__account_id__positions_get: {
         parameters: {
             query?: never;
             header?: never;
             path: {
-                template_id: number;
+                account_id: number;
             };
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/json": components["schemas"]["TemplateUpdate"];
-            };
-        };
-        responses: {
-            /** @description Successful Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["TemplateOut"];
-                };
-            };
-            /** @description Unauthorized */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description Forbidden */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description Not Found */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description Unprocessable Entity */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-        };
-    };
-    list_broadcasts_api_v1_admin_broadcasts_get: {
-        parameters: {
-            query?: {
-                page?: number;
-                per_page?: number;
-            };
-            header?: never;
-            path?: never;
             cookie?: never;
         };
         requestBody?: never;
@@ -1405,71 +1612,11 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["BroadcastPage"];
+                    "application/json": components["schemas"]["PositionsOut"];
                 };
             };
             /** @description Unauthorized */
             401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description Forbidden */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description Unprocessable Entity */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-        };
-    };
-    create_broadcast_api_v1_admin_broadcasts_post: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/json": components["schemas"]["BroadcastCreate"];
-            };
-        };
-        responses: {
-            /** @description Successful Response */
-            201: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["BroadcastOut"];
-                };
-            };
-            /** @description Unauthorized */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description Forbidden */
-            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1504,14 +1651,23 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
         };
     };
-    get_broadcast_api_v1_admin_broadcasts__broadcast_id__get: {
+    make_primary_api_v1_accounts__account_id__primary_put: {
         parameters: {
             query?: never;
             header?: never;
             path: {
-                broadcast_id: number;
+                account_id: number;
             };
             cookie?: never;
         };
@@ -1523,136 +1679,11 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["BroadcastOut"];
+                    "application/json": components["schemas"]["AccountLinkOut"];
                 };
             };
             /** @description Unauthorized */
             401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description Forbidden */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description Not Found */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description Unprocessable Entity */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-        };
-    };
-    broadcast_analytics_api_v1_admin_broadcasts__broadcast_id__analytics_get: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                broadcast_id: number;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Successful Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["AnalyticsOut"];
-                };
-            };
-            /** @description Unauthorized */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description Forbidden */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description Not Found */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description Unprocessable Entity */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-        };
-    };
-    cancel_broadcast_api_v1_admin_broadcasts__broadcast_id__cancel_post: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                broadcast_id: number;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Successful Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["CancelOut"];
-                };
-            };
-            /** @description Unauthorized */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description Forbidden */
-            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1671,64 +1702,6 @@ export interface operations {
             };
             /** @description Conflict */
             409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description Unprocessable Entity */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-        };
-    };
-    send_test_api_v1_admin_broadcasts__broadcast_id__test_post: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                broadcast_id: number;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Successful Response */
-            202: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": unknown;
-                };
-            };
-            /** @description Unauthorized */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description Forbidden */
-            403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description Not Found */
-            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1815,7 +1788,68 @@ export interface operations {
             };
         };
     };
-    preview_segment_api_v1_admin_segments_preview_post: {
+    list_signals_api_v1_admin_signals_get: {
+        parameters: {
+            query?: {
+                /** @description Items older than this id. */
+                before?: number | null;
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AdminSignalPage"];
+                };
+            };
+            /** @description Missing or invalid access token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            message: string;
+                        };
+                    };
+                };
+            };
+            /** @description Admins only. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            message: string;
+                        };
+                    };
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    publish_signal_api_v1_admin_signals_post: {
         parameters: {
             query?: never;
             header?: never;
@@ -1824,9 +1858,68 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["SegmentQuery"];
+                "application/json": components["schemas"]["SignalCreate"];
             };
         };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AdminSignalOut"];
+                };
+            };
+            /** @description Missing or invalid access token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            message: string;
+                        };
+                    };
+                };
+            };
+            /** @description Admins only. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            message: string;
+                        };
+                    };
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    cancel_signal_api_v1_admin_signals__signal_id__cancel_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                signal_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
         responses: {
             /** @description Successful Response */
             200: {
@@ -1834,34 +1927,72 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["SegmentSize"];
+                    "application/json": components["schemas"]["AdminSignalOut"];
                 };
             };
-            /** @description Unauthorized */
+            /** @description Missing or invalid access token. */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorBody"];
+                    "application/json": {
+                        error: {
+                            code: string;
+                            message: string;
+                        };
+                    };
                 };
             };
-            /** @description Forbidden */
+            /** @description Admins only. */
             403: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorBody"];
+                    "application/json": {
+                        error: {
+                            code: string;
+                            message: string;
+                        };
+                    };
                 };
             };
-            /** @description Unprocessable Entity */
+            /** @description No such signal. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            message: string;
+                        };
+                    };
+                };
+            };
+            /** @description The signal has expired. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            message: string;
+                        };
+                    };
+                };
+            };
+            /** @description Validation Error */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorBody"];
+                    "application/json": components["schemas"]["HTTPValidationError"];
                 };
             };
         };
@@ -1882,6 +2013,241 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["AppConfigOut"];
+                };
+            };
+        };
+    };
+    approval_history_api_v1_approvals_get: {
+        parameters: {
+            query?: {
+                status?: components["schemas"]["ApprovalStatus"] | null;
+                /** @description Items older than this id. */
+                before?: number | null;
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApprovalPage"];
+                };
+            };
+            /** @description Missing or invalid access token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            message: string;
+                        };
+                    };
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    pending_approvals_api_v1_approvals_pending_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApprovalOut"][];
+                };
+            };
+            /** @description Unchanged since the ETag sent. */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Missing or invalid access token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            message: string;
+                        };
+                    };
+                };
+            };
+        };
+    };
+    approve_api_v1_approvals__approval_id__approve_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                approval_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApprovalOut"];
+                };
+            };
+            /** @description Missing or invalid access token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            message: string;
+                        };
+                    };
+                };
+            };
+            /** @description No such approval among the caller's (`approval_not_found`). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            message: string;
+                        };
+                    };
+                };
+            };
+            /** @description `already_decided`, `signal_expired` or `signal_cancelled`. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            message: string;
+                        };
+                    };
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    reject_api_v1_approvals__approval_id__reject_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                approval_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApprovalOut"];
+                };
+            };
+            /** @description Missing or invalid access token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            message: string;
+                        };
+                    };
+                };
+            };
+            /** @description No such approval among the caller's (`approval_not_found`). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            message: string;
+                        };
+                    };
+                };
+            };
+            /** @description `already_decided`, `signal_expired` or `signal_cancelled`. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            message: string;
+                        };
+                    };
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
                 };
             };
         };
@@ -2222,46 +2588,62 @@ export interface operations {
             };
         };
     };
-    report_cta_api_v1_marketing_cta_post: {
+    push_snapshot_api_v1_ea_snapshot_post: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The device's id. */
+                "x-device-id"?: string | null;
+                /** @description Unix seconds, decimal. */
+                "x-timestamp"?: string | null;
+                /** @description 8-64 characters of [A-Za-z0-9_-], fresh per request. */
+                "x-nonce"?: string | null;
+                /** @description hex HMAC_SHA256(secret, METHOD\nTARGET\nTIMESTAMP\nNONCE\nhex(SHA256(body))) */
+                "x-signature"?: string | null;
+            };
             path?: never;
             cookie?: never;
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["CtaReport"];
+                "application/json": components["schemas"]["SnapshotIn"];
             };
         };
         responses: {
             /** @description Successful Response */
-            204: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SnapshotAccepted"];
+                };
+            };
+            /** @description signature_missing, signature_malformed, clock_skew (with server_time), device_unknown, device_revoked, signature_invalid, replayed */
+            401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content?: never;
             };
-            /** @description Unauthorized */
-            401: {
+            /** @description payload_too_large: a snapshot takes at most 256 KiB */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description Not Found */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
+                content?: never;
             };
             /** @description Unprocessable Entity */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too Many Requests */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2291,7 +2673,7 @@ export interface operations {
             };
         };
     };
-    marketing_preference_api_v1_me_marketing_get: {
+    primary_positions_api_v1_positions_get: {
         parameters: {
             query?: never;
             header?: never;
@@ -2306,7 +2688,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["MarketingPreference"];
+                    "application/json": components["schemas"]["PositionsOut"];
                 };
             };
             /** @description Unauthorized */
@@ -2318,32 +2700,8 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-        };
-    };
-    set_marketing_preference_api_v1_me_marketing_put: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/json": components["schemas"]["MarketingPreference"];
-            };
-        };
-        responses: {
-            /** @description Successful Response */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["MarketingPreference"];
-                };
-            };
-            /** @description Unauthorized */
-            401: {
+            /** @description Not Found */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2351,8 +2709,8 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Unprocessable Entity */
-            422: {
+            /** @description Service Unavailable */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2489,44 +2847,6 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["LoginStarted"];
-                };
-            };
-        };
-    };
-    follow_cta_r__token__get: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                token: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description to the button's target */
-            302: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description Not Found */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorBody"];
-                };
-            };
-            /** @description Validation Error */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
                 };
             };
         };

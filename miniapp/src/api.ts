@@ -11,6 +11,10 @@ export class ApiError extends Error {
   }
 }
 
+/** What to tell the user about a failed request. */
+export const errorMessage = (error: unknown): string =>
+  error instanceof ApiError ? error.message : 'Something went wrong. Please try again.';
+
 /** Generated from the backend's /openapi.json by `make api-types`; never edit by hand. */
 export type Schemas = components['schemas'];
 
@@ -21,6 +25,11 @@ export type QrStart = Schemas['LoginStarted'];
 export type PaymentStatus = Schemas['PaymentStatus'];
 export type Payment = Schemas['PaymentOut'];
 export type Billing = Schemas['BillingOut'];
+export type AccountLink = Schemas['AccountLinkOut'];
+export type LinkRequest = Schemas['LinkRequest'];
+export type Positions = Schemas['PositionsOut'];
+export type Position = Schemas['PositionOut'];
+export type TradeMode = Schemas['TradeMode'];
 export type MarketingPreference = Schemas['MarketingPreference'];
 
 export async function request<T>(path: string, init: RequestInit = {}): Promise<T> {
@@ -42,17 +51,13 @@ export async function request<T>(path: string, init: RequestInit = {}): Promise<
   return body as T;
 }
 
-function postJson<T>(path: string, body?: unknown): Promise<T> {
-  return request<T>(path, {
-    method: 'POST',
-    headers: { 'Content-Type': 'application/json' },
-    body: JSON.stringify(body ?? {}),
-  });
-}
+const withJson = (method: string, body?: unknown): RequestInit => ({
+  method,
+  headers: { 'Content-Type': 'application/json' },
+  body: body === undefined ? undefined : JSON.stringify(body),
+});
 
-function jsonBody(method: string, body: unknown): RequestInit {
-  return { method, headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) };
-}
+const postJson = <T>(path: string, body?: unknown): Promise<T> => request<T>(path, withJson('POST', body ?? {}));
 
 export const publicApi = {
   appConfig: () => request<AppConfig>('/api/v1/app-config'),
@@ -98,10 +103,17 @@ export function createApi(credentials: Credentials) {
     billing: () => authorized<Billing>('/api/v1/billing'),
     marketing: () => authorized<MarketingPreference>('/api/v1/me/marketing'),
     setMarketing: (subscribed: boolean) =>
-      authorized<MarketingPreference>('/api/v1/me/marketing', jsonBody('PUT', { subscribed })),
+      authorized<MarketingPreference>('/api/v1/me/marketing', withJson('PUT', { subscribed })),
     /** A broadcast's Mini App button opened the app with this `startapp` parameter. */
     reportCta: (startParam: string) =>
-      authorized<null>('/api/v1/marketing/cta', jsonBody('POST', { start_param: startParam })),
+      authorized<null>('/api/v1/marketing/cta', withJson('POST', { start_param: startParam })),
+    accounts: () => authorized<AccountLink[]>('/api/v1/accounts'),
+    linkAccount: (body: LinkRequest) => authorized<AccountLink>('/api/v1/accounts/link', withJson('POST', body)),
+    makePrimary: (id: number) => authorized<AccountLink>(`/api/v1/accounts/${id}/primary`, { method: 'PUT' }),
+    unlinkAccount: (id: number) => authorized<null>(`/api/v1/accounts/${id}`, { method: 'DELETE' }),
+    /** The primary account's positions, or the given account's. */
+    positions: (accountId?: number) =>
+      authorized<Positions>(accountId === undefined ? '/api/v1/positions' : `/api/v1/accounts/${accountId}/positions`),
   };
 }
 

@@ -59,10 +59,12 @@ async def test_an_admin_writes_previews_targets_and_sends_a_broadcast_from_the_b
         in telegram_api.of("sendMessage")[-1].params["text"]
     )
     await press(client, telegram_api, "✅ Send")
-    progress = telegram_api.of("sendMessage")[-1]
-    assert progress.params["text"].endswith("starting: 0 %.")
 
     await run_to_end(database, settings)
+    progress = next(
+        call for call in telegram_api.of("sendMessage") if "sending: 0 %" in call.params["text"]
+    )
+    assert progress.params["chat_id"] == str(ADMIN)
     edits = telegram_api.of("editMessageText")
     assert edits
     assert edits[-1].params["text"].startswith("Broadcast #")

@@ -3,7 +3,6 @@ resumable fan-out into the outbox at marketing priority, CTA clicks and honest a
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -196,12 +195,15 @@ async def page(
     return await MarketingRepository(session).page((page_number - 1) * per_page, per_page)
 
 
-async def report_progress_to(
-    session: AsyncSession, broadcast: Broadcast, chat_id: int, message_id: int
-) -> None:
-    """The bot's "Sending… 0 %" message, edited at every tenth of the way."""
-    broadcast.progress_chat_id = chat_id
-    broadcast.progress_message_id = message_id
+async def report_progress_to(session: AsyncSession, broadcast: Broadcast, chat_id: int) -> None:
+    """A "Broadcast #N: 0 %" message to the admin, edited at every tenth of the way."""
+    message = await outbox.enqueue(
+        session,
+        chat_id,
+        _progress_text(broadcast, finished=False),
+        kind="broadcast_progress",
+    )
+    broadcast.progress_outbox_id = message.id
     await session.flush()
 
 
@@ -214,8 +216,9 @@ async def send_test(
     message = _Renderer(settings, broadcast, template).outgoing(
         admin.id, admin.telegram_id, admin.first_name
     )
-    test = dataclasses.replace(message, kind="broadcast_test", priority=Priority.transactional)
-    await outbox.enqueue_many(session, [test])
+    await outbox.enqueue_many(
+        session, [message], priority=Priority.transactional, kind="broadcast_test"
+    )
 
 
 async def cancel(
@@ -259,13 +262,11 @@ class _Renderer:
     broadcast: Broadcast
     template: BroadcastTemplate
 
-    def outgoing(self, user_id: int, chat_id: int, first_name: str | None) -> outbox.Outgoing:
+    def outgoing(self, user_id: int, chat_id: int, first_name: str | None) -> outbox.NewMessage:
         text = telegram_html.render(self.template.text, {"first_name": first_name or "trader"})
-        return outbox.Outgoing(
+        return outbox.NewMessage(
             chat_id,
             text,
-            "broadcast",
-            Priority.marketing,
             self._buttons(user_id) or None,
             user_id,
             parse_mode="HTML",
@@ -289,7 +290,7 @@ class _Renderer:
 
 def preview(
     settings: Settings, template: BroadcastTemplate, first_name: str | None
-) -> outbox.Outgoing:
+) -> outbox.NewMessage:
     """What a recipient would see, for the admin writing it: the buttons go straight to their
     targets, untracked."""
     buttons = [
@@ -303,11 +304,11 @@ def preview(
         ]
         for button in template.buttons
     ]
-    return outbox.Outgoing(
+    return outbox.NewMessage(
         0,
         telegram_html.render(template.text, {"first_name": first_name or "trader"}),
-        "broadcast_preview",
-        buttons=buttons or None,
+        buttons or None,
+        None,
         parse_mode="HTML",
         photo_url=template.photo_url,
     )
@@ -368,10 +369,12 @@ async def fan_out(
             )
             continue
         messages.append((row.id, renderer.outgoing(row.user_id, row.telegram_id, row.first_name)))
-    queued = await outbox.enqueue_many(session, [message for _, message in messages])
+    queued = await outbox.enqueue_many(
+        session, [message for _, message in messages], priority=Priority.marketing, kind="broadcast"
+    )
     changes.extend(
-        {"id": delivery_id, "status": DeliveryStatus.queued, "outbox_id": row.id}
-        for (delivery_id, _), row in zip(messages, queued, strict=True)
+        {"id": delivery_id, "status": DeliveryStatus.queued, "outbox_id": outbox_id}
+        for (delivery_id, _), outbox_id in zip(messages, queued, strict=True)
     )
     await repository.update_deliveries(changes)
     return len(rows)
@@ -412,22 +415,29 @@ async def settle(session: AsyncSession, broadcast_id: int, now: datetime) -> boo
 
 
 async def _report_progress(session: AsyncSession, broadcast: Broadcast, finished: bool) -> None:
-    if broadcast.progress_chat_id is None or broadcast.progress_message_id is None:
+    if broadcast.progress_outbox_id is None:
         return
     done = broadcast.delivered_count + broadcast.failed_count
     tenths = 10 if finished else math.floor(10 * done / max(1, broadcast.targeted_count))
     if tenths <= broadcast.progress_tenths:
         return
     broadcast.progress_tenths = tenths
-    state = "sent" if finished else "sending"
-    await outbox.enqueue(
+    await outbox.replace(
         session,
-        broadcast.progress_chat_id,
-        f"Broadcast #{broadcast.id} {state}: {tenths * 10} % "
-        f"({done} of {broadcast.targeted_count}; {broadcast.delivered_count} delivered, "
-        f"{broadcast.failed_count} not delivered).",
+        broadcast.progress_outbox_id,
+        _progress_text(broadcast, finished),
+        priority=Priority.transactional,
         kind="broadcast_progress",
-        edit_message_id=broadcast.progress_message_id,
+    )
+
+
+def _progress_text(broadcast: Broadcast, finished: bool) -> str:
+    done = broadcast.delivered_count + broadcast.failed_count
+    state = "sent" if finished else "sending"
+    return (
+        f"Broadcast #{broadcast.id} {state}: {broadcast.progress_tenths * 10} % "
+        f"({done} of {broadcast.targeted_count}; {broadcast.delivered_count} delivered, "
+        f"{broadcast.failed_count} not delivered)."
     )
 
 

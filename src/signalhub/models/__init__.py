@@ -1,5 +1,13 @@
 """Every table, imported here so Alembic's target_metadata sees them all."""
 
+from signalhub.models.account_link import AccountLink, AccountLinkStatus, TradeMode
+from signalhub.models.account_snapshot import (
+    AccountInfo,
+    AccountPosition,
+    PositionType,
+    SnapshotSource,
+)
+from signalhub.models.approval import Approval, ApprovalChannel, ApprovalStatus
 from signalhub.models.audit_log import AuditLog
 from signalhub.models.base import Base
 from signalhub.models.broadcast import (
@@ -17,10 +25,18 @@ from signalhub.models.outbox_message import OutboxMessage, OutboxStatus, Priorit
 from signalhub.models.payment import Payment, PaymentProvider, PaymentStatus
 from signalhub.models.product import Product, Tier
 from signalhub.models.refresh_token import RefreshToken
+from signalhub.models.signal import OrderType, Signal, SignalSide, SignalStatus
 from signalhub.models.stripe_event import StripeEvent, StripeEventStatus
 from signalhub.models.user import Role, User
 
 __all__ = [
+    "AccountInfo",
+    "AccountLink",
+    "AccountLinkStatus",
+    "AccountPosition",
+    "Approval",
+    "ApprovalChannel",
+    "ApprovalStatus",
     "AuditLog",
     "Base",
     "Broadcast",
@@ -35,17 +51,24 @@ __all__ = [
     "Entitlement",
     "LoginRequest",
     "LoginRequestStatus",
+    "OrderType",
     "OutboxMessage",
     "OutboxStatus",
     "Payment",
     "PaymentProvider",
     "PaymentStatus",
+    "PositionType",
     "Priority",
     "Product",
     "RefreshToken",
     "Role",
+    "Signal",
+    "SignalSide",
+    "SignalStatus",
+    "SnapshotSource",
     "StripeEvent",
     "StripeEventStatus",
     "Tier",
+    "TradeMode",
     "User",
 ]

@@ -9,7 +9,6 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
-    BigInteger,
     Boolean,
     Enum,
     ForeignKey,
@@ -85,9 +84,10 @@ class Broadcast(IdMixin, CreatedAtMixin, Base):
     failed_count: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
     cancelled_count: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
     failure_reason: Mapped[str | None] = mapped_column(String(256))
-    # The admin's "Sending… 40 %" message, edited as the broadcast progresses.
-    progress_chat_id: Mapped[int | None] = mapped_column(BigInteger)
-    progress_message_id: Mapped[int | None] = mapped_column(BigInteger)
+    # The admin's "Broadcast #N: 40 %" message (an outbox row), edited as sending progresses.
+    progress_outbox_id: Mapped[int | None] = mapped_column(
+        BigIntId, ForeignKey("outbox.id", ondelete="SET NULL")
+    )
     progress_tenths: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
 
 

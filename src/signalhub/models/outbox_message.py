@@ -43,8 +43,6 @@ class OutboxMessage(IdMixin, CreatedAtMixin, Base):
     parse_mode: Mapped[str | None] = mapped_column(String(16))
     # Sent as a photo with `text` as its caption.
     photo_url: Mapped[str | None] = mapped_column(String(1024))
-    # Edits this earlier message of the chat instead of sending a new one.
-    edit_message_id: Mapped[int | None] = mapped_column(BigInteger)
     buttons: Mapped[list[Any] | None] = mapped_column(JSON)
     status: Mapped[str] = mapped_column(String(16), default=OutboxStatus.pending, nullable=False)
     attempts: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
@@ -53,3 +51,9 @@ class OutboxMessage(IdMixin, CreatedAtMixin, Base):
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     telegram_message_id: Mapped[int | None] = mapped_column(BigInteger)
     last_error: Mapped[str | None] = mapped_column(Text)
+    # Not sent after this moment (a signal's request is worthless once the signal expired).
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Set on an edit: instead of a new message, this row rewrites the message `edit_of_id` sent.
+    edit_of_id: Mapped[int | None] = mapped_column(
+        BigIntId, ForeignKey("outbox.id", ondelete="CASCADE")
+    )

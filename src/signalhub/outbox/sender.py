@@ -63,6 +63,16 @@ BATCH_SECONDS = 0.25
 # Candidates fetched per slot, so chats still cooling down do not starve the batch.
 OVERFETCH = 4
 PERMANENT_ERRORS = (TelegramBadRequest, TelegramNotFound, TelegramEntityTooLarge)
+# An edit whose original is still on its way waits this long before looking again.
+EDIT_WAIT_S = 1.0
+
+
+class OriginalNotSentYet(Exception):
+    """An edit was claimed before the message it edits reached Telegram."""
+
+
+class NothingToEdit(Exception):
+    """The message an edit rewrites was never delivered (dropped, failed, interrupted)."""
 
 
 class RateLimiter:
@@ -259,9 +269,60 @@ class OutboxSender:
         self.undispatched = [message.id for message in batch]
         return batch
 
+    async def _deliver(self, message: OutboxMessage, paid: bool) -> int:
+        """Sends the message, or applies the edit; returns the Telegram message id."""
+        if message.edit_of_id is None:
+            return await self._send_new(message, paid)
+        async with self.database.transaction() as session:
+            original = await OutboxRepository(session).get(message.edit_of_id)
+        if original is not None and original.status in (
+            OutboxStatus.pending,
+            OutboxStatus.sending,
+        ):
+            raise OriginalNotSentYet
+        if original is None or original.telegram_message_id is None:
+            raise NothingToEdit
+        await self.bot.edit_message_text(
+            text=message.text,
+            chat_id=message.chat_id,
+            message_id=original.telegram_message_id,
+            parse_mode=message.parse_mode,
+            reply_markup=reply_markup(message.buttons),
+        )
+        return original.telegram_message_id
+
+    async def _send_new(self, message: OutboxMessage, paid: bool) -> int:
+        markup = reply_markup(message.buttons)
+        # None leaves the field off the request.
+        allow_paid_broadcast = True if paid else None
+        if message.photo_url is not None:
+            sent = await self.bot.send_photo(
+                chat_id=message.chat_id,
+                photo=message.photo_url,
+                caption=message.text,
+                parse_mode=message.parse_mode,
+                reply_markup=markup,
+                allow_paid_broadcast=allow_paid_broadcast,
+            )
+        else:
+            sent = await self.bot.send_message(
+                chat_id=message.chat_id,
+                text=message.text,
+                parse_mode=message.parse_mode,
+                reply_markup=markup,
+                allow_paid_broadcast=allow_paid_broadcast,
+            )
+        return sent.message_id
+
     async def _send(self, message: OutboxMessage, paid: bool) -> None:
         try:
-            telegram_message_id = await self._call(message, paid)
+            telegram_message_id = await self._deliver(message, paid)
+        except OriginalNotSentYet:
+            await self._write_give_back(message, EDIT_WAIT_S)
+        except NothingToEdit:
+            await self._write_finish(
+                message, OutboxStatus.dropped, "the message to edit was never delivered"
+            )
         except TelegramRetryAfter as error:
             for limiter in (self.limiter, self.paid_limiter):
                 if limiter is not None:
@@ -284,39 +345,6 @@ class OutboxSender:
                 await OutboxRepository(session).mark_sent(message.id, telegram_message_id, utcnow())
         finally:
             self.in_flight_limit.release()
-
-    async def _call(self, message: OutboxMessage, paid: bool) -> int:
-        """The Bot API call the row asks for; answers the id of the message it made or edited."""
-        markup = reply_markup(message.buttons)
-        if message.edit_message_id is not None:
-            await self.bot.edit_message_text(
-                text=message.text,
-                chat_id=message.chat_id,
-                message_id=message.edit_message_id,
-                parse_mode=message.parse_mode,
-                reply_markup=markup,
-            )
-            return message.edit_message_id
-        # None leaves the field off the request.
-        allow_paid_broadcast = True if paid else None
-        if message.photo_url is not None:
-            sent = await self.bot.send_photo(
-                chat_id=message.chat_id,
-                photo=message.photo_url,
-                caption=message.text,
-                parse_mode=message.parse_mode,
-                reply_markup=markup,
-                allow_paid_broadcast=allow_paid_broadcast,
-            )
-        else:
-            sent = await self.bot.send_message(
-                chat_id=message.chat_id,
-                text=message.text,
-                parse_mode=message.parse_mode,
-                reply_markup=markup,
-                allow_paid_broadcast=allow_paid_broadcast,
-            )
-        return sent.message_id
 
     async def _write_give_back(self, message: OutboxMessage, retry_after: float) -> None:
         async with self.database.transaction() as session:

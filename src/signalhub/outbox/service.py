@@ -5,8 +5,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
+from sqlalchemy import Select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from signalhub.kit.time import utcnow
@@ -15,22 +17,6 @@ from signalhub.outbox.repository import OutboxRepository
 
 # One button: {"text": ..., "url": ...} or {"text": ..., "callback_data": ...}; one list per row.
 Buttons = list[list[dict[str, str]]]
-
-
-@dataclass(frozen=True)
-class Outgoing:
-    chat_id: int
-    text: str
-    kind: str
-    priority: Priority = Priority.transactional
-    buttons: Buttons | None = None
-    user_id: int | None = None
-    # "HTML" for Telegram HTML; plain text when None.
-    parse_mode: str | None = None
-    # Sent as a photo with `text` as its caption.
-    photo_url: str | None = None
-    # Edits that earlier message of the chat instead of sending a new one.
-    edit_message_id: int | None = None
 
 
 async def enqueue(
@@ -42,45 +28,98 @@ async def enqueue(
     priority: Priority = Priority.transactional,
     kind: str,
     user_id: int | None = None,
-    parse_mode: str | None = None,
-    edit_message_id: int | None = None,
+    expires_at: datetime | None = None,
+    edit_of_id: int | None = None,
 ) -> OutboxMessage:
-    outgoing = Outgoing(
-        chat_id,
-        text,
-        kind,
-        priority,
-        buttons,
-        user_id,
-        parse_mode=parse_mode,
-        edit_message_id=edit_message_id,
-    )
-    (message,) = await enqueue_many(session, [outgoing])
-    return message
-
-
-async def enqueue_many(session: AsyncSession, messages: Sequence[Outgoing]) -> list[OutboxMessage]:
-    """One flush for the lot (a broadcast batch); the rows come back with their ids."""
     now = utcnow()
-    rows = [
+    return await OutboxRepository(session).add(
         OutboxMessage(
-            chat_id=message.chat_id,
-            user_id=message.user_id,
-            kind=message.kind,
-            priority=int(message.priority),
-            text=message.text,
-            parse_mode=message.parse_mode,
-            photo_url=message.photo_url,
-            edit_message_id=message.edit_message_id,
-            buttons=_buttons_json(message.buttons),
+            chat_id=chat_id,
+            user_id=user_id,
+            kind=kind,
+            priority=int(priority),
+            text=text,
+            buttons=_buttons_json(buttons),
             status=OutboxStatus.pending,
             attempts=0,
             next_attempt_at=now,
             created_at=now,
+            expires_at=expires_at,
+            edit_of_id=edit_of_id,
         )
-        for message in messages
-    ]
-    return await OutboxRepository(session).add_all(rows)
+    )
+
+
+@dataclass(frozen=True)
+class NewMessage:
+    chat_id: int
+    text: str
+    buttons: Buttons | None
+    user_id: int | None
+    # "HTML" for Telegram HTML (broadcast templates); plain text when None.
+    parse_mode: str | None = None
+    # Sent as a photo with `text` as its caption.
+    photo_url: str | None = None
+
+
+async def enqueue_many(
+    session: AsyncSession,
+    messages: Sequence[NewMessage],
+    *,
+    priority: Priority,
+    kind: str,
+    expires_at: datetime | None = None,
+) -> list[int]:
+    """A batch in one statement; the new rows' ids in the order of `messages`."""
+    now = utcnow()
+    return await OutboxRepository(session).add_many(
+        [
+            {
+                "chat_id": message.chat_id,
+                "user_id": message.user_id,
+                "kind": kind,
+                "priority": int(priority),
+                "text": message.text,
+                "buttons": _buttons_json(message.buttons),
+                "parse_mode": message.parse_mode,
+                "photo_url": message.photo_url,
+                "status": OutboxStatus.pending,
+                "attempts": 0,
+                "next_attempt_at": now,
+                "created_at": now,
+                "expires_at": expires_at,
+            }
+            for message in messages
+        ]
+    )
+
+
+async def replace(
+    session: AsyncSession, message_id: int, text: str, *, priority: Priority, kind: str
+) -> OutboxMessage | None:
+    """Makes the chat show `text` (without buttons) instead of message `message_id`: still
+    queued, the message itself is rewritten; already sent (or being sent), an edit is queued,
+    which the sender applies once the original has its Telegram message id."""
+    repository = OutboxRepository(session)
+    if await repository.rewrite_pending(message_id, text, None):
+        return None
+    original = await repository.get(message_id)
+    if original is None:
+        return None
+    return await enqueue(
+        session,
+        original.chat_id,
+        text,
+        priority=priority,
+        kind=kind,
+        user_id=original.user_id,
+        edit_of_id=original.id,
+    )
+
+
+async def drop_pending(session: AsyncSession, ids: Select[Any], reason: str) -> int:
+    """Unsent messages among `ids` are never sent (the offer they carry has ended)."""
+    return await OutboxRepository(session).drop_pending(ids, reason)
 
 
 def _buttons_json(buttons: Buttons | None) -> list[Any] | None:

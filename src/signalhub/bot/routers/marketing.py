@@ -193,10 +193,7 @@ async def confirm(
         user.id,
         utcnow(),
     )
-    if not isinstance(query.message, Message):
-        return
-    progress = await query.message.answer(f"Broadcast #{broadcast.id} starting: 0 %.")
-    await marketing.report_progress_to(session, broadcast, progress.chat.id, progress.message_id)
+    await marketing.report_progress_to(session, broadcast, user.telegram_id)
 
 
 async def abort(query: CallbackQuery, state: FSMContext) -> None:

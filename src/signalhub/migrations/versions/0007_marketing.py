@@ -1,7 +1,7 @@
 """marketing: broadcast templates, broadcasts, deliveries, clicks; opt-out; richer outbox rows
 
-Revision ID: 0005
-Revises: 0004
+Revision ID: 0007
+Revises: 0006
 Create Date: 2026-11-30 13:00:00
 """
 
@@ -10,8 +10,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0005"
-down_revision: str | None = "0004"
+revision: str = "0007"
+down_revision: str | None = "0006"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
@@ -54,7 +54,6 @@ def upgrade() -> None:
     )
     op.add_column("outbox", sa.Column("parse_mode", sa.String(length=16), nullable=True))
     op.add_column("outbox", sa.Column("photo_url", sa.String(length=1024), nullable=True))
-    op.add_column("outbox", sa.Column("edit_message_id", sa.BigInteger(), nullable=True))
 
     op.create_table(
         "broadcast_templates",
@@ -89,8 +88,7 @@ def upgrade() -> None:
         sa.Column("failed_count", sa.Integer(), nullable=False),
         sa.Column("cancelled_count", sa.Integer(), nullable=False),
         sa.Column("failure_reason", sa.String(length=256), nullable=True),
-        sa.Column("progress_chat_id", sa.BigInteger(), nullable=True),
-        sa.Column("progress_message_id", sa.BigInteger(), nullable=True),
+        sa.Column("progress_outbox_id", BIG_ID, nullable=True),
         sa.Column("progress_tenths", sa.Integer(), nullable=False),
         _id(),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
@@ -98,6 +96,12 @@ def upgrade() -> None:
             ["created_by"],
             ["users.id"],
             name=op.f("fk_broadcasts_created_by_users"),
+            ondelete="SET NULL",
+        ),
+        sa.ForeignKeyConstraint(
+            ["progress_outbox_id"],
+            ["outbox.id"],
+            name=op.f("fk_broadcasts_progress_outbox_id_outbox"),
             ondelete="SET NULL",
         ),
         sa.ForeignKeyConstraint(
@@ -175,7 +179,6 @@ def downgrade() -> None:
     op.drop_index("ix_broadcasts_status_scheduled_at", table_name="broadcasts")
     op.drop_table("broadcasts")
     op.drop_table("broadcast_templates")
-    op.drop_column("outbox", "edit_message_id")
     op.drop_column("outbox", "photo_url")
     op.drop_column("outbox", "parse_mode")
     op.drop_column("users", "marketing_opt_out")
