@@ -105,6 +105,137 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/admin/broadcast-templates": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List Templates */
+        get: operations["list_templates_api_v1_admin_broadcast_templates_get"];
+        put?: never;
+        /**
+         * Create Template
+         * @description Refused with 422 if Telegram would reject it: bad HTML, too long, unknown placeholder.
+         */
+        post: operations["create_template_api_v1_admin_broadcast_templates_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/broadcast-templates/{template_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get Template */
+        get: operations["get_template_api_v1_admin_broadcast_templates__template_id__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /**
+         * Update Template
+         * @description `is_active: false` retires a template; broadcasts that used it keep their history.
+         */
+        patch: operations["update_template_api_v1_admin_broadcast_templates__template_id__patch"];
+        trace?: never;
+    };
+    "/api/v1/admin/broadcasts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List Broadcasts */
+        get: operations["list_broadcasts_api_v1_admin_broadcasts_get"];
+        put?: never;
+        /** Create Broadcast */
+        post: operations["create_broadcast_api_v1_admin_broadcasts_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/broadcasts/{broadcast_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get Broadcast */
+        get: operations["get_broadcast_api_v1_admin_broadcasts__broadcast_id__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/broadcasts/{broadcast_id}/analytics": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Broadcast Analytics */
+        get: operations["broadcast_analytics_api_v1_admin_broadcasts__broadcast_id__analytics_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/broadcasts/{broadcast_id}/cancel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Cancel Broadcast */
+        post: operations["cancel_broadcast_api_v1_admin_broadcasts__broadcast_id__cancel_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/broadcasts/{broadcast_id}/test": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Send Test
+         * @description Sends the broadcast, rendered for you, to you only.
+         */
+        post: operations["send_test_api_v1_admin_broadcasts__broadcast_id__test_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/admin/products": {
         parameters: {
             query?: never;
@@ -137,6 +268,26 @@ export interface paths {
         head?: never;
         /** Update Product */
         patch: operations["update_product_api_v1_admin_products__code__patch"];
+        trace?: never;
+    };
+    "/api/v1/admin/segments/preview": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Preview Segment
+         * @description How many users the segment holds right now (it is resolved again when sending starts).
+         */
+        post: operations["preview_segment_api_v1_admin_segments_preview_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
         trace?: never;
     };
     "/api/v1/admin/signals": {
@@ -459,6 +610,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/marketing/cta": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Report Cta
+         * @description The Mini App reports its `startapp` parameter on launch: a broadcast's Mini App button
+         *     was clicked (counted once per recipient and button).
+         */
+        post: operations["report_cta_api_v1_marketing_cta_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/me": {
         parameters: {
             query?: never;
@@ -469,6 +641,27 @@ export interface paths {
         /** Me */
         get: operations["me_api_v1_me_get"];
         put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/me/marketing": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Marketing Preference */
+        get: operations["marketing_preference_api_v1_me_marketing_get"];
+        /**
+         * Set Marketing Preference
+         * @description The same switch as /stop_marketing and /start_marketing in the bot.
+         */
+        put: operations["set_marketing_preference_api_v1_me_marketing_put"];
         post?: never;
         delete?: never;
         options?: never;
@@ -591,6 +784,27 @@ export interface paths {
          * @description Start a sign-in from a browser outside Telegram, confirmed in the bot.
          */
         post: operations["start_browser_sign_in_oauth_mini_app_start_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/r/{token}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Follow Cta
+         * @description A broadcast's URL button: records the recipient's first click, then redirects to the
+         *     target stored with the template. A token that does not verify is a 404, never a redirect.
+         */
+        get: operations["follow_cta_r__token__get"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -767,6 +981,45 @@ export interface components {
              */
             next_before: number | null;
         };
+        /**
+         * AnalyticsOut
+         * @description No "viewed": Telegram has no read receipts. Delivered means the Bot API accepted the
+         *     message; clicked counts recipients who opened a CTA at least once.
+         */
+        AnalyticsOut: {
+            /** Blocked */
+            blocked: number;
+            /** Broadcast Id */
+            broadcast_id: number;
+            /** Cancelled */
+            cancelled: number;
+            /**
+             * Click Through Rate
+             * @description clicked / delivered
+             */
+            click_through_rate: number;
+            /** Clicked */
+            clicked: number;
+            /** Clicks Per Button */
+            clicks_per_button: {
+                [key: string]: number;
+            };
+            /** Delivered */
+            delivered: number;
+            /** Failed */
+            failed: number;
+            /** Pending */
+            pending: number;
+            /** Queued */
+            queued: number;
+            /** Skipped */
+            skipped: number;
+            status: components["schemas"]["BroadcastStatus"];
+            /** Targeted */
+            targeted: number;
+            /** Timeline */
+            timeline: components["schemas"]["MinuteCount"][];
+        };
         /** AppConfigOut */
         AppConfigOut: {
             /** Bot Username */
@@ -854,6 +1107,89 @@ export interface components {
             payments: components["schemas"]["PaymentOut"][];
             tier: components["schemas"]["Tier"];
         };
+        /** BroadcastCreate */
+        BroadcastCreate: {
+            /** Language */
+            language?: string | null;
+            /**
+             * Scheduled At
+             * @description now when absent
+             */
+            scheduled_at?: string | null;
+            /**
+             * Segment
+             * @description all, free, premium, vip, enterprise, paid, expiring:<days>, lapsed:<days>
+             */
+            segment: string;
+            /** Template Id */
+            template_id: number;
+        };
+        /** BroadcastOut */
+        BroadcastOut: {
+            /** Cancelled Count */
+            cancelled_count: number;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Delivered Count */
+            delivered_count: number;
+            /** Failed Count */
+            failed_count: number;
+            /** Failure Reason */
+            failure_reason: string | null;
+            /** Finished At */
+            finished_at: string | null;
+            /** Id */
+            id: number;
+            /** Language */
+            language: string | null;
+            /**
+             * Scheduled At
+             * Format: date-time
+             */
+            scheduled_at: string;
+            /** Segment */
+            segment: string;
+            /** Started At */
+            started_at: string | null;
+            status: components["schemas"]["BroadcastStatus"];
+            /** Targeted Count */
+            targeted_count: number;
+            /** Template Id */
+            template_id: number;
+        };
+        /** BroadcastPage */
+        BroadcastPage: {
+            /** Items */
+            items: components["schemas"]["BroadcastOut"][];
+            /** Page */
+            page: number;
+            /** Per Page */
+            per_page: number;
+            /** Total */
+            total: number;
+        };
+        /**
+         * BroadcastStatus
+         * @enum {string}
+         */
+        BroadcastStatus: "draft" | "scheduled" | "sending" | "sent" | "cancelled" | "failed";
+        /** CancelOut */
+        CancelOut: {
+            broadcast: components["schemas"]["BroadcastOut"];
+            /**
+             * Dropped
+             * @description messages that will not be sent
+             */
+            dropped: number;
+        };
+        /** CtaReport */
+        CtaReport: {
+            /** Start Param */
+            start_param: string;
+        };
         /** DeviceCreate */
         DeviceCreate: {
             /**
@@ -928,13 +1264,6 @@ export interface components {
              */
             server_time: number;
         };
-        /**
-         * ErrorBody
-         * @description Every error answer: {"error": {"code", "message"}}.
-         */
-        ErrorBody: {
-            error: components["schemas"]["ErrorDetail"];
-        };
         /** ErrorDetail */
         ErrorDetail: {
             /** Code */
@@ -1002,12 +1331,39 @@ export interface components {
              */
             qr_code_url: string;
         };
+        /** MarketingPreference */
+        MarketingPreference: {
+            /** Subscribed */
+            subscribed: boolean;
+        };
         /** MeOut */
         MeOut: {
             /** Expires At */
             expires_at: string | null;
             tier: components["schemas"]["Tier"];
             user: components["schemas"]["UserOut"];
+        };
+        /**
+         * MiniAppButton
+         * @description Opens the Mini App with a `startapp` parameter it reports on launch.
+         */
+        MiniAppButton: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            kind: "mini_app";
+            /** Text */
+            text: string;
+        };
+        /** MinuteCount */
+        MinuteCount: {
+            /** Clicked */
+            clicked: number;
+            /** Delivered */
+            delivered: number;
+            /** Minute */
+            minute: string;
         };
         /**
          * OrderType
@@ -1189,6 +1545,25 @@ export interface components {
          * @enum {string}
          */
         Role: "user" | "admin";
+        /** SegmentQuery */
+        SegmentQuery: {
+            /** Language */
+            language?: string | null;
+            /**
+             * Segment
+             * @description all, free, premium, vip, enterprise, paid, expiring:<days>, lapsed:<days>
+             */
+            segment: string;
+        };
+        /** SegmentSize */
+        SegmentSize: {
+            /** Language */
+            language: string | null;
+            /** Segment */
+            segment: string;
+            /** Size */
+            size: number;
+        };
         /**
          * SignalCreate
          * @description A buy keeps its stop loss below the entry and every take profit above it; a sell the
@@ -1371,6 +1746,60 @@ export interface components {
             /** Init Data */
             init_data: string;
         };
+        /** TemplateCreate */
+        TemplateCreate: {
+            /** Buttons */
+            buttons?: (components["schemas"]["UrlButton"] | components["schemas"]["MiniAppButton"])[];
+            /**
+             * Is Active
+             * @default true
+             */
+            is_active: boolean;
+            /** Photo Url */
+            photo_url?: string | null;
+            /**
+             * Text
+             * @description Telegram HTML
+             */
+            text: string;
+            /** Title */
+            title: string;
+        };
+        /** TemplateOut */
+        TemplateOut: {
+            /** Buttons */
+            buttons: (components["schemas"]["UrlButton"] | components["schemas"]["MiniAppButton"])[];
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Created By */
+            created_by: number | null;
+            /** Id */
+            id: number;
+            /** Is Active */
+            is_active: boolean;
+            /** Photo Url */
+            photo_url: string | null;
+            /** Text */
+            text: string;
+            /** Title */
+            title: string;
+        };
+        /** TemplateUpdate */
+        TemplateUpdate: {
+            /** Buttons */
+            buttons?: (components["schemas"]["UrlButton"] | components["schemas"]["MiniAppButton"])[] | null;
+            /** Is Active */
+            is_active?: boolean | null;
+            /** Photo Url */
+            photo_url?: string | null;
+            /** Text */
+            text?: string | null;
+            /** Title */
+            title?: string | null;
+        };
         /**
          * Tier
          * @description Declared in rank order: a higher tier includes everything a lower one gives.
@@ -1425,6 +1854,18 @@ export interface components {
          * @enum {string}
          */
         TradeMode: "demo" | "contest" | "real";
+        /** UrlButton */
+        UrlButton: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            kind: "url";
+            /** Text */
+            text: string;
+            /** Url */
+            url: string;
+        };
         /** UserOut */
         UserOut: {
             /** First Name */
@@ -1459,6 +1900,17 @@ export interface components {
              */
             received: boolean;
         };
+        /**
+         * ErrorBody
+         * @description Every error answer: {"error": {"code", "message"}}.
+         */
+        signalhub__errors__ErrorBody: {
+            error: components["schemas"]["ErrorDetail"];
+        };
+        /** ErrorBody */
+        signalhub__marketing__schemas__ErrorBody: {
+            error: components["schemas"]["ErrorDetail"];
+        };
     };
     responses: never;
     parameters: never;
@@ -1492,7 +1944,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorBody"];
+                    "application/json": components["schemas"]["signalhub__errors__ErrorBody"];
                 };
             };
         };
@@ -1525,7 +1977,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorBody"];
+                    "application/json": components["schemas"]["signalhub__errors__ErrorBody"];
                 };
             };
             /** @description Conflict */
@@ -1534,7 +1986,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorBody"];
+                    "application/json": components["schemas"]["signalhub__errors__ErrorBody"];
                 };
             };
             /** @description Unprocessable Entity */
@@ -1543,7 +1995,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorBody"];
+                    "application/json": components["schemas"]["signalhub__errors__ErrorBody"];
                 };
             };
         };
@@ -1572,7 +2024,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorBody"];
+                    "application/json": components["schemas"]["signalhub__errors__ErrorBody"];
                 };
             };
             /** @description Not Found */
@@ -1581,7 +2033,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorBody"];
+                    "application/json": components["schemas"]["signalhub__errors__ErrorBody"];
                 };
             };
             /** @description Unprocessable Entity */
@@ -1590,7 +2042,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorBody"];
+                    "application/json": components["schemas"]["signalhub__errors__ErrorBody"];
                 };
             };
         };
@@ -1621,7 +2073,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorBody"];
+                    "application/json": components["schemas"]["signalhub__errors__ErrorBody"];
                 };
             };
             /** @description Not Found */
@@ -1630,7 +2082,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorBody"];
+                    "application/json": components["schemas"]["signalhub__errors__ErrorBody"];
                 };
             };
             /** @description Conflict */
@@ -1639,7 +2091,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorBody"];
+                    "application/json": components["schemas"]["signalhub__errors__ErrorBody"];
                 };
             };
             /** @description Unprocessable Entity */
@@ -1648,7 +2100,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorBody"];
+                    "application/json": components["schemas"]["signalhub__errors__ErrorBody"];
                 };
             };
             /** @description Service Unavailable */
@@ -1657,7 +2109,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorBody"];
+                    "application/json": components["schemas"]["signalhub__errors__ErrorBody"];
                 };
             };
         };
@@ -1688,7 +2140,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorBody"];
+                    "application/json": components["schemas"]["signalhub__errors__ErrorBody"];
                 };
             };
             /** @description Not Found */
@@ -1697,7 +2149,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorBody"];
+                    "application/json": components["schemas"]["signalhub__errors__ErrorBody"];
                 };
             };
             /** @description Conflict */
@@ -1706,7 +2158,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorBody"];
+                    "application/json": components["schemas"]["signalhub__errors__ErrorBody"];
                 };
             };
             /** @description Unprocessable Entity */
@@ -1715,7 +2167,585 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorBody"];
+                    "application/json": components["schemas"]["signalhub__errors__ErrorBody"];
+                };
+            };
+        };
+    };
+    list_templates_api_v1_admin_broadcast_templates_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TemplateOut"][];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["signalhub__marketing__schemas__ErrorBody"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["signalhub__marketing__schemas__ErrorBody"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["signalhub__marketing__schemas__ErrorBody"];
+                };
+            };
+        };
+    };
+    create_template_api_v1_admin_broadcast_templates_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TemplateCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TemplateOut"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["signalhub__marketing__schemas__ErrorBody"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["signalhub__marketing__schemas__ErrorBody"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["signalhub__marketing__schemas__ErrorBody"];
+                };
+            };
+        };
+    };
+    get_template_api_v1_admin_broadcast_templates__template_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                template_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TemplateOut"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["signalhub__marketing__schemas__ErrorBody"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["signalhub__marketing__schemas__ErrorBody"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["signalhub__marketing__schemas__ErrorBody"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["signalhub__marketing__schemas__ErrorBody"];
+                };
+            };
+        };
+    };
+    update_template_api_v1_admin_broadcast_templates__template_id__patch: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                template_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TemplateUpdate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TemplateOut"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["signalhub__marketing__schemas__ErrorBody"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["signalhub__marketing__schemas__ErrorBody"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["signalhub__marketing__schemas__ErrorBody"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["signalhub__marketing__schemas__ErrorBody"];
+                };
+            };
+        };
+    };
+    list_broadcasts_api_v1_admin_broadcasts_get: {
+        parameters: {
+            query?: {
+                page?: number;
+                per_page?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BroadcastPage"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["signalhub__marketing__schemas__ErrorBody"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["signalhub__marketing__schemas__ErrorBody"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["signalhub__marketing__schemas__ErrorBody"];
+                };
+            };
+        };
+    };
+    create_broadcast_api_v1_admin_broadcasts_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["BroadcastCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BroadcastOut"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["signalhub__marketing__schemas__ErrorBody"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["signalhub__marketing__schemas__ErrorBody"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["signalhub__marketing__schemas__ErrorBody"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["signalhub__marketing__schemas__ErrorBody"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["signalhub__marketing__schemas__ErrorBody"];
+                };
+            };
+        };
+    };
+    get_broadcast_api_v1_admin_broadcasts__broadcast_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                broadcast_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BroadcastOut"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["signalhub__marketing__schemas__ErrorBody"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["signalhub__marketing__schemas__ErrorBody"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["signalhub__marketing__schemas__ErrorBody"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["signalhub__marketing__schemas__ErrorBody"];
+                };
+            };
+        };
+    };
+    broadcast_analytics_api_v1_admin_broadcasts__broadcast_id__analytics_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                broadcast_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AnalyticsOut"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["signalhub__marketing__schemas__ErrorBody"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["signalhub__marketing__schemas__ErrorBody"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["signalhub__marketing__schemas__ErrorBody"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["signalhub__marketing__schemas__ErrorBody"];
+                };
+            };
+        };
+    };
+    cancel_broadcast_api_v1_admin_broadcasts__broadcast_id__cancel_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                broadcast_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CancelOut"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["signalhub__marketing__schemas__ErrorBody"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["signalhub__marketing__schemas__ErrorBody"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["signalhub__marketing__schemas__ErrorBody"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["signalhub__marketing__schemas__ErrorBody"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["signalhub__marketing__schemas__ErrorBody"];
+                };
+            };
+        };
+    };
+    send_test_api_v1_admin_broadcasts__broadcast_id__test_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                broadcast_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["signalhub__marketing__schemas__ErrorBody"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["signalhub__marketing__schemas__ErrorBody"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["signalhub__marketing__schemas__ErrorBody"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["signalhub__marketing__schemas__ErrorBody"];
                 };
             };
         };
@@ -1784,6 +2814,57 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    preview_segment_api_v1_admin_segments_preview_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SegmentQuery"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SegmentSize"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["signalhub__marketing__schemas__ErrorBody"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["signalhub__marketing__schemas__ErrorBody"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["signalhub__marketing__schemas__ErrorBody"];
                 };
             };
         };
@@ -2639,7 +3720,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorBody"];
+                    "application/json": components["schemas"]["signalhub__errors__ErrorBody"];
                 };
             };
             /** @description Too Many Requests */
@@ -2648,7 +3729,56 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorBody"];
+                    "application/json": components["schemas"]["signalhub__errors__ErrorBody"];
+                };
+            };
+        };
+    };
+    report_cta_api_v1_marketing_cta_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CtaReport"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["signalhub__marketing__schemas__ErrorBody"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["signalhub__marketing__schemas__ErrorBody"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["signalhub__marketing__schemas__ErrorBody"];
                 };
             };
         };
@@ -2669,6 +3799,77 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["MeOut"];
+                };
+            };
+        };
+    };
+    marketing_preference_api_v1_me_marketing_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MarketingPreference"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["signalhub__marketing__schemas__ErrorBody"];
+                };
+            };
+        };
+    };
+    set_marketing_preference_api_v1_me_marketing_put: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["MarketingPreference"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MarketingPreference"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["signalhub__marketing__schemas__ErrorBody"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["signalhub__marketing__schemas__ErrorBody"];
                 };
             };
         };
@@ -2697,7 +3898,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorBody"];
+                    "application/json": components["schemas"]["signalhub__errors__ErrorBody"];
                 };
             };
             /** @description Not Found */
@@ -2706,7 +3907,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorBody"];
+                    "application/json": components["schemas"]["signalhub__errors__ErrorBody"];
                 };
             };
             /** @description Service Unavailable */
@@ -2715,7 +3916,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ErrorBody"];
+                    "application/json": components["schemas"]["signalhub__errors__ErrorBody"];
                 };
             };
         };
@@ -2847,6 +4048,44 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["LoginStarted"];
+                };
+            };
+        };
+    };
+    follow_cta_r__token__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                token: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description to the button's target */
+            302: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["signalhub__marketing__schemas__ErrorBody"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
                 };
             };
         };
