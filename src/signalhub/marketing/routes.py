@@ -7,6 +7,7 @@ from fastapi.responses import RedirectResponse
 
 from signalhub.auth.dependencies import AdminUser, CurrentUser
 from signalhub.dependencies import SessionDep, SettingsDep
+from signalhub.errors import error_responses as errors
 from signalhub.kit.time import utcnow
 from signalhub.marketing import service
 from signalhub.marketing.schemas import (
@@ -22,7 +23,6 @@ from signalhub.marketing.schemas import (
     TemplateCreate,
     TemplateOut,
     TemplateUpdate,
-    errors,
 )
 
 router = APIRouter(prefix="/api/v1", tags=["marketing"])

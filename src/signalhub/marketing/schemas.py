@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
@@ -163,17 +163,3 @@ class CtaReport(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     start_param: Text = Field(min_length=1, max_length=64)
-
-
-class ErrorDetail(BaseModel):
-    code: str
-    message: str
-
-
-class ErrorBody(BaseModel):
-    error: ErrorDetail
-
-
-def errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    """OpenAPI `responses=` for the error statuses an operation can answer."""
-    return {status: {"model": ErrorBody} for status in statuses}
