@@ -20,9 +20,15 @@ from signalhub.models.broadcast import (
 )
 from signalhub.models.device import Device, DeviceNonce, DeviceStatus
 from signalhub.models.entitlement import Entitlement
+from signalhub.models.idempotency_key import IdempotencyKey, IdempotencyStatus
 from signalhub.models.login_request import LoginRequest, LoginRequestStatus
 from signalhub.models.outbox_message import OutboxMessage, OutboxStatus, Priority
 from signalhub.models.payment import Payment, PaymentProvider, PaymentStatus
+from signalhub.models.payment_request import (
+    PaymentMethod,
+    PaymentRequest,
+    PaymentRequestStatus,
+)
 from signalhub.models.product import Product, Tier
 from signalhub.models.refresh_token import RefreshToken
 from signalhub.models.signal import OrderType, Signal, SignalSide, SignalStatus
@@ -49,13 +55,18 @@ __all__ = [
     "DeviceNonce",
     "DeviceStatus",
     "Entitlement",
+    "IdempotencyKey",
+    "IdempotencyStatus",
     "LoginRequest",
     "LoginRequestStatus",
     "OrderType",
     "OutboxMessage",
     "OutboxStatus",
     "Payment",
+    "PaymentMethod",
     "PaymentProvider",
+    "PaymentRequest",
+    "PaymentRequestStatus",
     "PaymentStatus",
     "PositionType",
     "Priority",
