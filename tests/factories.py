@@ -14,7 +14,19 @@ from signalhub.billing import service as billing
 from signalhub.catalog import service as catalog
 from signalhub.catalog.schemas import ProductCreate
 from signalhub.kit.time import utcnow
-from signalhub.models import Payment, PaymentProvider, PaymentStatus, Product, Role, Tier, User
+from signalhub.knowledge import service as knowledge
+from signalhub.knowledge.schemas import ArticleCreate
+from signalhub.models import (
+    KnowledgeArticle,
+    KnowledgeCategory,
+    Payment,
+    PaymentProvider,
+    PaymentStatus,
+    Product,
+    Role,
+    Tier,
+    User,
+)
 from signalhub.users import service as users
 from tests.conftest import TEST_BOT_TOKEN
 
@@ -112,3 +124,29 @@ def signed_init_data(
         **(extra or {}),
     }
     return init_data.sign(fields, bot_token)
+
+
+async def create_article(
+    session: AsyncSession,
+    *,
+    title: str,
+    body: str = "Some words.",
+    slug: str | None = None,
+    language: str = "en",
+    category: KnowledgeCategory = KnowledgeCategory.general,
+    keywords: str = "",
+    is_published: bool = True,
+) -> KnowledgeArticle:
+    return await knowledge.create(
+        session,
+        ArticleCreate(
+            slug=slug or f"article-{next_id()}",
+            language=language,
+            title=title,
+            category=category,
+            body=body,
+            keywords=keywords,
+            is_published=is_published,
+        ),
+        actor_user_id=None,
+    )

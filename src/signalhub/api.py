@@ -10,6 +10,7 @@ from signalhub.billing.routes import router as billing_router
 from signalhub.billing.stripe.routes import router as stripe_router
 from signalhub.bot.routes import router as telegram_router
 from signalhub.catalog.routes import router as catalog_router
+from signalhub.knowledge.routes import router as knowledge_router
 from signalhub.miniapp.routes import router as miniapp_router
 from signalhub.ops.routes import router as ops_router
 from signalhub.users.routes import router as users_router
@@ -21,6 +22,7 @@ for domain_router in (
     oauth_router,
     users_router,
     catalog_router,
+    knowledge_router,
     billing_router,
     stripe_router,
     telegram_router,

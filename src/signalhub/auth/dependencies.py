@@ -28,6 +28,18 @@ async def current_user(
     return user
 
 
+async def optional_user(
+    session: SessionDep,
+    settings: SettingsDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+) -> User | None:
+    """For public routes that do a little more for a signed-in caller; a token that is sent
+    must still be valid."""
+    if credentials is None:
+        return None
+    return await current_user(session, settings, credentials)
+
+
 async def admin_user(user: Annotated[User, Depends(current_user)]) -> User:
     if user.role != Role.admin:
         raise Forbidden("Admins only.", code="admin_only")
@@ -36,3 +48,4 @@ async def admin_user(user: Annotated[User, Depends(current_user)]) -> User:
 
 CurrentUser = Annotated[User, Depends(current_user)]
 AdminUser = Annotated[User, Depends(admin_user)]
+OptionalUser = Annotated[User | None, Depends(optional_user)]

@@ -3,6 +3,12 @@
 from signalhub.models.audit_log import AuditLog
 from signalhub.models.base import Base
 from signalhub.models.entitlement import Entitlement
+from signalhub.models.knowledge_article import (
+    KnowledgeArticle,
+    KnowledgeArticleView,
+    KnowledgeCategory,
+    KnowledgeSearchMiss,
+)
 from signalhub.models.login_request import LoginRequest, LoginRequestStatus
 from signalhub.models.outbox_message import OutboxMessage, OutboxStatus, Priority
 from signalhub.models.payment import Payment, PaymentProvider, PaymentStatus
@@ -15,6 +21,10 @@ __all__ = [
     "AuditLog",
     "Base",
     "Entitlement",
+    "KnowledgeArticle",
+    "KnowledgeArticleView",
+    "KnowledgeCategory",
+    "KnowledgeSearchMiss",
     "LoginRequest",
     "LoginRequestStatus",
     "OutboxMessage",
