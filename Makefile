@@ -7,7 +7,7 @@ INSTALLED := $(VENV)/.installed
 MINIAPP_INSTALLED := miniapp/node_modules/.installed
 CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: run test lint fmt typecheck pytest bench install miniapp miniapp-test browser clean
+.PHONY: run test lint fmt typecheck pytest bench install miniapp miniapp-test api-types api-types-check browser clean
 
 $(INSTALLED): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -43,7 +43,21 @@ fmt: install
 typecheck: install
 	$(BIN)/mypy
 
-miniapp-test: $(MINIAPP_INSTALLED)
+# The Mini App's API types are generated from the backend's OpenAPI document, never written by
+# hand: run `make api-types` after changing an endpoint; `make test` fails while they are stale.
+api-types: install $(MINIAPP_INSTALLED)
+	mkdir -p var
+	$(BIN)/signalhub openapi --output var/openapi.json
+	cd miniapp && npx openapi-typescript ../var/openapi.json --output src/api-schema.ts
+
+api-types-check: install $(MINIAPP_INSTALLED)
+	mkdir -p var
+	$(BIN)/signalhub openapi --output var/openapi.json
+	cd miniapp && npx openapi-typescript ../var/openapi.json --output ../var/api-schema.check.ts
+	@diff -u miniapp/src/api-schema.ts var/api-schema.check.ts \
+	  || (echo "miniapp/src/api-schema.ts is stale: run 'make api-types' and commit it"; exit 1)
+
+miniapp-test: api-types-check
 	cd miniapp && npm run typecheck && npm test
 
 pytest: install miniapp browser

@@ -46,3 +46,18 @@ def test_parser_knows_every_role() -> None:
     parser = cli.build_parser()
     for command in ("serve", "worker", "migrate", "seed"):
         assert parser.parse_args([command]).command == command
+
+
+def test_openapi_writes_the_http_contract(
+    sqlite_env: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import json
+
+    assert cli.main(["openapi"]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    assert "/api/v1/billing" in printed["paths"]
+    assert "TokenResponse" in printed["components"]["schemas"]
+
+    target = tmp_path / "openapi.json"
+    assert cli.main(["openapi", "--output", str(target)]) == 0
+    assert json.loads(target.read_text(encoding="utf-8")) == printed

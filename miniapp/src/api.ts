@@ -1,3 +1,5 @@
+import type { components } from './api-schema';
+
 export class ApiError extends Error {
   constructor(
     readonly status: number,
@@ -9,46 +11,16 @@ export class ApiError extends Error {
   }
 }
 
-export type Tier = 'free' | 'premium' | 'vip' | 'enterprise';
+/** Generated from the backend's /openapi.json by `make api-types`; never edit by hand. */
+export type Schemas = components['schemas'];
 
-export interface TokenResponse {
-  access_token: string;
-  refresh_token: string;
-  expires_in: number;
-  user: { id: number; telegram_id: number; tier: Tier; is_premium: boolean };
-}
-
-export interface AppConfig {
-  bot_username: string | null;
-}
-
-export interface QrStart {
-  auth_code: string;
-  qr_code_url: string;
-  expires_in: number;
-  interval: number;
-  poll_secret: string;
-  match_code: string;
-}
-
-export type PaymentStatus = 'pending' | 'succeeded' | 'failed' | 'refunded' | 'disputed';
-
-export interface Payment {
-  id: number;
-  provider: 'stripe' | 'telegram_stars';
-  product_code: string | null;
-  product_name: string | null;
-  amount_minor: number;
-  currency: 'USD' | 'XTR';
-  status: PaymentStatus;
-  created_at: string;
-}
-
-export interface Billing {
-  tier: Tier;
-  expires_at: string | null;
-  payments: Payment[];
-}
+export type Tier = Schemas['Tier'];
+export type TokenResponse = Schemas['TokenResponse'];
+export type AppConfig = Schemas['AppConfigOut'];
+export type QrStart = Schemas['LoginStarted'];
+export type PaymentStatus = Schemas['PaymentStatus'];
+export type Payment = Schemas['PaymentOut'];
+export type Billing = Schemas['BillingOut'];
 
 export async function request<T>(path: string, init: RequestInit = {}): Promise<T> {
   let response: Response;

@@ -6,16 +6,25 @@ import { createRoot } from 'react-dom/client';
 import { createApi } from './api';
 import { App } from './App';
 import { Auth } from './auth';
+import { StartupError } from './components/StartupError';
 import { initTelegram } from './init';
 
-void initTelegram().then((env) => {
-  const auth = new Auth(env.initData);
-  void auth.start();
-  createRoot(document.getElementById('root')!).render(
-    <StrictMode>
-      <AppRoot className="app-root" appearance={env.appearance} platform={env.platform}>
-        <App auth={auth} api={createApi(auth)} />
-      </AppRoot>
-    </StrictMode>,
-  );
-});
+const root = createRoot(document.getElementById('root')!);
+
+initTelegram().then(
+  (env) => {
+    const auth = new Auth(env.initData);
+    void auth.start();
+    root.render(
+      <StrictMode>
+        <AppRoot className="app-root" appearance={env.appearance} platform={env.platform}>
+          <App auth={auth} api={createApi(auth)} />
+        </AppRoot>
+      </StrictMode>,
+    );
+  },
+  (error: unknown) => {
+    console.error('start-up failed', error);
+    root.render(<StartupError error={error} />);
+  },
+);

@@ -28,7 +28,7 @@ logger = logging.getLogger("signalhub")
 def create_app(settings: Settings | None = None, database: Database | None = None) -> FastAPI:
     settings = settings or get_settings()
     owns_database = database is None
-    database = database or Database.from_url(settings.database_url)
+    database = database or Database.from_settings(settings)
     _register_secrets(settings)
 
     @asynccontextmanager

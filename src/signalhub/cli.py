@@ -7,6 +7,7 @@ import asyncio
 import sys
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import uvicorn
@@ -25,7 +26,7 @@ Handler = Callable[[argparse.Namespace, Settings], int]
 
 def _with_database(settings: Settings, work: Callable[[Database], Awaitable[int]]) -> int:
     async def main() -> int:
-        database = Database.from_url(settings.database_url)
+        database = Database.from_settings(settings)
         try:
             return await work(database)
         finally:
@@ -200,6 +201,21 @@ def stripe_reconcile(args: argparse.Namespace, settings: Settings) -> int:
         return 1
 
 
+def openapi(args: argparse.Namespace, settings: Settings) -> int:
+    """The HTTP contract as JSON, for the Mini App's generated types (`make api-types`)."""
+    import json
+
+    from signalhub.app import create_app
+
+    schema = create_app(settings).openapi()
+    text = json.dumps(schema, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    if args.output:
+        args.output.write_text(text, encoding="utf-8")
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
 _DURATION_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
 
 
@@ -250,6 +266,10 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser(
         "demo-link", help="development only: a URL opening the Mini App as the demo trader"
     ).set_defaults(handler=demo_link)
+
+    openapi_parser = commands.add_parser("openapi", help="print the OpenAPI document (JSON)")
+    openapi_parser.add_argument("--output", type=Path, help="write to this file instead")
+    openapi_parser.set_defaults(handler=openapi)
 
     stripe_parser = commands.add_parser("stripe", help="Stripe payments")
     stripe_commands = stripe_parser.add_subparsers(dest="stripe_command", required=True)

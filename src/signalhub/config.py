@@ -33,6 +33,10 @@ class Settings(BaseSettings):
 
     env: Environment = Environment.development
     database_url: str = f"sqlite+aiosqlite:///{VAR_DIR}/signalhub.db"
+    # Per process: `serve --workers N` opens up to N x pool size connections, plus the worker's.
+    database_pool_size: int = Field(default=20, ge=1, le=500)
+    database_max_overflow: int = Field(default=0, ge=0, le=500)
+    database_pool_recycle_s: int = Field(default=1800, ge=1)
     redis_url: str | None = None
     jwt_secret: SecretStr | None = None
     access_token_ttl_s: int = Field(default=900, ge=1)

@@ -1,14 +1,8 @@
 import { Tabbar } from '@telegram-apps/telegram-ui';
 import type { ReactNode } from 'react';
 import { navigate } from '../router';
+import { TABS } from '../routes';
 import { Page } from './Page';
-
-export const TABS = [
-  { path: '/approvals', id: 'approvals', label: 'Approvals', icon: '✅' },
-  { path: '/billing', id: 'billing', label: 'Billing', icon: '💳' },
-  { path: '/devices', id: 'devices', label: 'Devices', icon: '📱' },
-  { path: '/positions', id: 'positions', label: 'Positions', icon: '📈' },
-] as const;
 
 export function TabLayout({ path, children }: { path: string; children: ReactNode }) {
   return (

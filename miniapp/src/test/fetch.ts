@@ -45,6 +45,7 @@ export function mockFetch(routes: Record<string, Handler | Reply>) {
 export const tokens = (suffix = '1', expiresIn = 900): TokenResponse => ({
   access_token: `access-${suffix}`,
   refresh_token: `refresh-${suffix}`,
+  token_type: 'bearer',
   expires_in: expiresIn,
   user: { id: 1, telegram_id: 42, tier: 'free', is_premium: false },
 });
