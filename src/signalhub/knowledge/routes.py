@@ -89,7 +89,7 @@ async def read_article(
     return ArticleOut.model_validate(article)
 
 
-admin = APIRouter(prefix="/api/v1/admin/knowledge", tags=["knowledge"])
+admin = APIRouter(prefix="/admin/knowledge", tags=["knowledge"])
 
 
 @admin.get("/stats", response_model=KnowledgeStats, responses=_errors(401, 403, 422))

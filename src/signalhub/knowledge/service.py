@@ -6,6 +6,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -268,13 +269,13 @@ class FaqSeedReport:
     unchanged: int
 
 
-async def seed_faq(session: AsyncSession) -> FaqSeedReport:
+async def seed_faq(session: AsyncSession, directory: Path = faq.FAQ_DIR) -> FaqSeedReport:
     """Idempotent: articles are matched by slug and language; a changed file updates its
     article, an unchanged one writes nothing. Publication and view counts stay as operators
     and readers left them."""
     repository = KnowledgeRepository(session)
     created = updated = unchanged = 0
-    for entry in faq.load():
+    for entry in faq.load(directory):
         article = await repository.get_by_slug(entry.slug, entry.language)
         content = {
             "title": entry.title,
