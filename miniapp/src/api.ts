@@ -21,6 +21,16 @@ export type QrStart = Schemas['LoginStarted'];
 export type PaymentStatus = Schemas['PaymentStatus'];
 export type Payment = Schemas['PaymentOut'];
 export type Billing = Schemas['BillingOut'];
+export type KnowledgeCategory = Schemas['KnowledgeCategory'];
+export type KnowledgePage = Schemas['KnowledgePage'];
+export type SnippetPart = Schemas['SnippetPart'];
+export type Article = Schemas['ArticleOut'];
+
+export interface KnowledgeQuery {
+  query: string;
+  category: KnowledgeCategory | null;
+  lang: string;
+}
 
 export async function request<T>(path: string, init: RequestInit = {}): Promise<T> {
   let response: Response;
@@ -88,6 +98,15 @@ export function createApi(credentials: Credentials) {
 
   return {
     billing: () => authorized<Billing>('/api/v1/billing'),
+    knowledge: ({ query, category, lang }: KnowledgeQuery) => {
+      const params = new URLSearchParams({ lang });
+      if (query) params.set('query', query);
+      if (category) params.set('category', category);
+      return authorized<KnowledgePage>(`/api/v1/knowledge?${params}`);
+    },
+    // Signed in, so that the reader counts toward the article's views (once a day).
+    article: (slug: string, lang: string) =>
+      authorized<Article>(`/api/v1/knowledge/${encodeURIComponent(slug)}?${new URLSearchParams({ lang })}`),
   };
 }
 

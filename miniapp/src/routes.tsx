@@ -1,5 +1,7 @@
 import type { ReactNode } from 'react';
 import type { Api } from './api';
+import { HelpArticlePage } from './help/HelpArticlePage';
+import { HelpPage } from './help/HelpPage';
 import { BillingTab } from './pages/BillingTab';
 import { ApprovalsTab, DevicesTab, PositionsTab } from './pages/EmptyTabs';
 
@@ -39,6 +41,8 @@ export const ROUTES: readonly Route[] = [
   { kind: 'tab', id: 'billing', path: '/billing', label: 'Billing', icon: '💳', render: ({ api }) => <BillingTab api={api} /> },
   { kind: 'tab', id: 'devices', path: '/devices', label: 'Devices', icon: '📱', render: () => <DevicesTab /> },
   { kind: 'tab', id: 'positions', path: '/positions', label: 'Positions', icon: '📈', render: () => <PositionsTab /> },
+  { kind: 'page', path: '/help', render: ({ api }) => <HelpPage api={api} /> },
+  { kind: 'page', path: '/help/:slug', render: ({ api, params }) => <HelpArticlePage api={api} slug={params.slug} /> },
 ];
 
 export const TABS = ROUTES.filter((route): route is TabRoute => route.kind === 'tab');
