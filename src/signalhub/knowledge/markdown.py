@@ -104,6 +104,10 @@ _MARKUP = re.compile(r"\*\*|`|^#{1,3}\s+|^\s*[-*]\s+", re.MULTILINE)
 _LINK = re.compile(r"\[([^\]\n]+)\]\([^)\s]*\)")
 
 
+def strip_markup(markdown: str) -> str:
+    """Markdown without its markup, whitespace runs as one space, ends left as they are."""
+    return re.sub(r"\s+", " ", _MARKUP.sub("", _LINK.sub(r"\1", markdown)))
+
+
 def plain_text(markdown: str) -> str:
-    """Markdown without its markup, for snippets."""
-    return " ".join(_MARKUP.sub("", _LINK.sub(r"\1", markdown)).split())
+    return strip_markup(markdown).strip()

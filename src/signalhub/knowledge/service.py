@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from signalhub.audit import service as audit
 from signalhub.errors import Conflict, NotFound
 from signalhub.knowledge import faq
-from signalhub.knowledge.markdown import plain_text
+from signalhub.knowledge.markdown import plain_text, strip_markup
 from signalhub.knowledge.repository import (
     END_MARK,
     FALLBACK_LANGUAGE,
@@ -46,17 +46,12 @@ def language_of(code: str | None) -> str:
 
 def snippet_parts(snippet: str) -> list[SnippetPart]:
     """The engine's marked snippet as plain text parts; markup is dropped, nothing is HTML."""
-    parts: list[SnippetPart] = []
-    for index, piece in enumerate(re.split(f"[{START_MARK}{END_MARK}]", snippet)):
-        text = plain_text(piece) if piece.strip() else piece
-        if text:
-            # Whitespace around a highlighted word matters once markup is stripped.
-            if piece[:1].isspace() and not text[:1].isspace():
-                text = " " + text
-            if piece[-1:].isspace() and not text[-1:].isspace():
-                text += " "
-            parts.append(SnippetPart(text=text, highlight=index % 2 == 1))
-    return parts
+    pieces = re.split(f"[{START_MARK}{END_MARK}]", strip_markup(snippet))
+    return [
+        SnippetPart(text=piece, highlight=index % 2 == 1)
+        for index, piece in enumerate(pieces)
+        if piece
+    ]
 
 
 def _result(hit: SearchHit) -> SearchResult:
