@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from signalhub import cli
+from signalhub.kit.time import utcnow
 from signalhub.knowledge import faq
 from signalhub.knowledge.markdown import plain_text, to_telegram_messages
 from signalhub.knowledge.service import seed_faq
@@ -110,3 +111,24 @@ def test_seed_faq_command_reports_and_is_idempotent(
         f"FAQ: {count} articles created, 0 updated, 0 unchanged",
         f"FAQ: 0 articles created, 0 updated, {count} unchanged",
     ]
+
+
+async def test_views_older_than_yesterday_are_purged_by_the_worker_job(
+    session: AsyncSession,
+) -> None:
+    from datetime import timedelta
+
+    from signalhub.knowledge import service
+    from signalhub.models import KnowledgeArticleView
+    from signalhub.worker.jobs import DEFAULT_JOBS
+    from tests.factories import create_article, create_user
+
+    article = await create_article(session, title="Old news")
+    reader = await create_user(session)
+    now = utcnow()
+    for days_ago in (0, 1, 2, 30):
+        await service.read(session, article.slug, "en", reader.id, now - timedelta(days=days_ago))
+    job = next(job for job in DEFAULT_JOBS if job.name == "purge_old_article_views")
+    assert await job.run(session, now) == 2
+    kept = await session.scalars(select(KnowledgeArticleView.viewed_on))
+    assert sorted(kept) == [(now - timedelta(days=1)).date(), now.date()]

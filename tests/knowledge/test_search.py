@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import random
+import re
+
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from signalhub.kit.time import utcnow
@@ -149,3 +154,24 @@ async def test_pages_do_not_overlap(session: AsyncSession) -> None:
 def test_parse_query_keeps_words_only(raw: str, words: tuple[str, ...], prefix: str | None) -> None:
     parsed = parse_query(raw)
     assert (parsed.words, parsed.prefix) == (words, prefix)
+
+
+async def test_random_hostile_text_never_breaks_the_engine(session: AsyncSession) -> None:
+    """A few hundred strings from an alphabet of every character either engine gives meaning."""
+    await create_article(session, slug="refunds", title="Refunds", body="Stripe and Stars: ок.")
+    alphabet = [*"\"'*^:()-+&|!<>{}[],.;\\%_ ~@#$`\t\n", "NEAR", "AND", "OR", "NOT", "ок"]
+    alphabet += ["refund", "stars"]
+    rng = random.Random(2026)
+    for _ in range(300):
+        query = "".join(rng.choice(alphabet) for _ in range(rng.randint(1, 12)))
+        for language in ("en", "ru"):
+            page = await search(session, query, language=language)
+            assert {item.slug for item in page.items} <= {"refunds"}, query
+
+
+@given(st.text(max_size=200))
+def test_parsed_queries_carry_words_only(raw: str) -> None:
+    parsed = parse_query(raw)
+    for word in (*parsed.words, *([parsed.prefix] if parsed.prefix else [])):
+        assert re.fullmatch(r"\w+", word), word
+    assert len(parsed.words) <= 16
