@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import delete, func, or_, select, text, update
+from sqlalchemy import delete, or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from signalhub.kit.repository import Repository
@@ -29,145 +29,17 @@ _WORD = re.compile(r"\w+")
 # PostgreSQL's english and russian dictionaries drop these; FTS5 has no stop words, so they are
 # dropped here to give both engines the same "every word must match" behaviour.
 _STOP_WORDS = frozenset(
-    [
-        "a",
-        "about",
-        "an",
-        "and",
-        "any",
-        "are",
-        "as",
-        "at",
-        "be",
-        "but",
-        "by",
-        "can",
-        "could",
-        "do",
-        "does",
-        "for",
-        "from",
-        "get",
-        "got",
-        "had",
-        "has",
-        "have",
-        "how",
-        "i",
-        "if",
-        "in",
-        "into",
-        "is",
-        "it",
-        "its",
-        "me",
-        "my",
-        "no",
-        "not",
-        "of",
-        "on",
-        "or",
-        "our",
-        "so",
-        "than",
-        "that",
-        "the",
-        "their",
-        "them",
-        "then",
-        "there",
-        "these",
-        "they",
-        "this",
-        "to",
-        "us",
-        "was",
-        "we",
-        "what",
-        "when",
-        "where",
-        "which",
-        "who",
-        "why",
-        "will",
-        "with",
-        "would",
-        "you",
-        "your",
-        "а",
-        "без",
-        "бы",
-        "был",
-        "была",
-        "были",
-        "было",
-        "в",
-        "вам",
-        "вас",
-        "весь",
-        "во",
-        "вот",
-        "все",
-        "всё",
-        "вы",
-        "где",
-        "да",
-        "для",
-        "до",
-        "его",
-        "ее",
-        "её",
-        "если",
-        "есть",
-        "еще",
-        "ещё",
-        "же",
-        "за",
-        "и",
-        "из",
-        "или",
-        "им",
-        "их",
-        "к",
-        "как",
-        "ко",
-        "когда",
-        "кто",
-        "ли",
-        "мне",
-        "мной",
-        "мы",
-        "на",
-        "над",
-        "не",
-        "нет",
-        "ни",
-        "но",
-        "ну",
-        "о",
-        "об",
-        "от",
-        "по",
-        "под",
-        "при",
-        "с",
-        "со",
-        "так",
-        "там",
-        "то",
-        "тоже",
-        "только",
-        "у",
-        "уже",
-        "чем",
-        "что",
-        "чтобы",
-        "эта",
-        "эти",
-        "это",
-        "этот",
-        "я",
-    ]
+    # A word list reads best as text.
+    """
+    a about an and any are as at be but by can could do does for from get got had has
+    have how i if in into is it its me my no not of on or our so than that the their
+    them then there these they this to us was we what when where which who why will with
+    would you your
+    а без бы был была были было в вам вас весь во вот все всё вы где да для до его ее её
+    если есть еще ещё же за и из или им их к как ко когда кто ли мне мной мы на над не
+    нет ни но ну о об от по под при с со так там то тоже только у уже чем что чтобы эта
+    эти это этот я
+    """.split()  # noqa: SIM905
 )
 
 _HEADLINE_OPTIONS = f"StartSel={START_MARK}, StopSel={END_MARK}, MaxWords=30, MinWords=12"
@@ -210,56 +82,10 @@ def parse_query(raw: str) -> ParsedQuery:
 # instead: the longest of these endings is cut while at least four letters remain, so
 # "возвратом" finds "возвраты" the way PostgreSQL's russian dictionary would.
 _RUSSIAN_ENDINGS = sorted(
-    [
-        "иями",
-        "ями",
-        "ами",
-        "ого",
-        "его",
-        "ому",
-        "ему",
-        "ыми",
-        "ими",
-        "ией",
-        "ать",
-        "ять",
-        "ить",
-        "еть",
-        "ешь",
-        "ете",
-        "ует",
-        "ют",
-        "ут",
-        "ов",
-        "ев",
-        "ей",
-        "ой",
-        "ом",
-        "ем",
-        "ам",
-        "ям",
-        "ах",
-        "ях",
-        "ую",
-        "юю",
-        "ая",
-        "яя",
-        "ое",
-        "ее",
-        "ые",
-        "ие",
-        "ый",
-        "ий",
-        "а",
-        "я",
-        "о",
-        "е",
-        "ы",
-        "и",
-        "у",
-        "ю",
-        "ь",
-    ],
+    """
+    иями ями ами ого его ому ему ыми ими ией ать ять ить еть ешь ете ует ют ут ов ев ей ой ом
+    ем ам ям ах ях ую юю ая яя ое ее ые ие ый ий а я о е ы и у ю ь
+    """.split(),  # noqa: SIM905
     key=len,
     reverse=True,
 )
@@ -507,6 +333,3 @@ class KnowledgeRepository(Repository):
             .limit(limit)
         )
         return result.all()
-
-    async def count(self) -> int:
-        return int(await self.session.scalar(select(func.count(KnowledgeArticle.id))) or 0)
