@@ -66,6 +66,7 @@ pytest: install miniapp browser
 test: lint typecheck miniapp-test pytest
 
 bench: install miniapp
+	@command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
 	$(BIN)/python -m bench
 
 clean:

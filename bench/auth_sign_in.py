@@ -1,70 +1,58 @@
-"""Mini App sign-in throughput: signed initData → tokens, concurrency 16, through the ASGI app
-and the real database (PostgreSQL by default; SIGNALHUB_BENCH_DATABASE_URL to change)."""
+"""Mini App sign-in (`POST /api/v1/auth/telegram`: signed initData → tokens) against one real
+`signalhub serve` process on PostgreSQL, driven by wrk at 16 and 64 connections."""
 
 from __future__ import annotations
 
-import asyncio
 import json
+import tempfile
 import time
+from pathlib import Path
 from typing import Any
 
-import httpx
-
-from bench.common import bench_database_url, fresh_database, percentiles_ms
-from signalhub.app import create_app
+from bench.common import bench_database_url, fresh_database
+from bench.server import git_commit, lua_cycle_requests, signalhub_serve, wrk
 from signalhub.auth import init_data
-from signalhub.config import Environment, Settings
 
 BOT_TOKEN = "123456:BenchBotTokenBenchBotTokenBench"
-REQUESTS = 2000
-CONCURRENCY = 16
+USERS = 2000
+DURATION_S = 15
 
 
-def signed(telegram_id: int) -> str:
+def signed_body(telegram_id: int) -> str:
     user = json.dumps({"id": telegram_id, "first_name": "Bench"})
-    return init_data.sign({"user": user, "auth_date": str(int(time.time()))}, BOT_TOKEN)
+    payload = init_data.sign({"user": user, "auth_date": str(int(time.time()))}, BOT_TOKEN)
+    return json.dumps({"init_data": payload})
 
 
 async def main() -> dict[str, Any]:
     url = bench_database_url()
-    database = await fresh_database(url)
-    settings = Settings(  # type: ignore[call-arg]
-        _env_file=None,
-        env=Environment.test,
-        database_url=url,
-        jwt_secret="bench-secret-bench-secret-bench-secret",
-        telegram_bot_token=BOT_TOKEN,
-        run_worker_in_process=False,
+    await (await fresh_database(url)).dispose()
+    settings = {
+        "DATABASE_URL": url,
+        "TELEGRAM_BOT_TOKEN": BOT_TOKEN,
         # One client address sends every request: this measures sign-in, not the limiter.
-        signin_rate_limit_per_minute=REQUESTS * 2,
-    )
-    app = create_app(settings, database)
-    payloads = [{"init_data": signed(1_000_000 + index % 500)} for index in range(REQUESTS)]
-    latencies: list[float] = []
-    queue: asyncio.Queue[dict[str, str]] = asyncio.Queue()
-    for payload in payloads:
-        queue.put_nowait(payload)
-
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app), base_url="http://bench"
-    ) as client:
-
-        async def worker() -> None:
-            while not queue.empty():
-                payload = queue.get_nowait()
-                started = time.perf_counter()
-                response = await client.post("/api/v1/auth/telegram", json=payload)
-                latencies.append(time.perf_counter() - started)
-                assert response.status_code == 200, response.text
-
-        started = time.perf_counter()
-        await asyncio.gather(*(worker() for _ in range(CONCURRENCY)))
-        elapsed = time.perf_counter() - started
-    await database.dispose()
+        "SIGNIN_RATE_LIMIT_PER_MINUTE": str(10**9),
+    }
+    runs = []
+    with tempfile.TemporaryDirectory() as workdir:
+        bodies = Path(workdir) / "bodies.txt"
+        bodies.write_text("\n".join(signed_body(1_000_000 + n) for n in range(USERS)) + "\n")
+        script = lua_cycle_requests("POST", "/api/v1/auth/telegram", bodies, header=None)
+        async with signalhub_serve(settings) as server:
+            for connections in (16, 64):
+                runs.append(
+                    await wrk(
+                        server,
+                        "/api/v1/auth/telegram",
+                        connections=connections,
+                        duration_s=DURATION_S,
+                        lua=script,
+                    )
+                )
     return {
-        "database": database.dialect,
-        "requests": REQUESTS,
-        "concurrency": CONCURRENCY,
-        "sign_ins_per_s": round(REQUESTS / elapsed, 1),
-        **percentiles_ms(latencies),
+        "commit": git_commit(),
+        "path": "POST /api/v1/auth/telegram",
+        "server": "one `signalhub serve` process, PostgreSQL, load from wrk (own process)",
+        "distinct_users": USERS,
+        "runs": runs,
     }

@@ -23,6 +23,7 @@ def percentiles_ms(latencies_s: list[float]) -> dict[str, float]:
     cuts = statistics.quantiles(ordered, n=100, method="inclusive")
     return {
         "p50_ms": round(cuts[49] * 1000, 2),
+        "p90_ms": round(cuts[89] * 1000, 2),
         "p99_ms": round(cuts[98] * 1000, 2),
         "max_ms": round(ordered[-1] * 1000, 2),
     }

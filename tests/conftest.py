@@ -31,6 +31,7 @@ hypothesis_settings.load_profile("signalhub")
 TEST_BOT_TOKEN = "123456789:AAFakeTestTokenForSignalhubTests_0123"
 TEST_JWT_SECRET = "test-jwt-secret-which-is-long-enough-for-hs256"
 TEST_WEBHOOK_SECRET = "test-webhook-secret_0123456789"
+TEST_DEVICE_SECRET_KEY = "dGVzdC1kZXZpY2Utc2VjcmV0LWtleS0zMi1ieXRlcyE="
 
 
 def test_database_url(tmp_dir: Path) -> str:
@@ -63,6 +64,7 @@ def make_settings(database_url: str, **overrides: object) -> Settings:
         "env": Environment.test,
         "database_url": database_url,
         "jwt_secret": TEST_JWT_SECRET,
+        "device_secret_key": TEST_DEVICE_SECRET_KEY,
         "telegram_bot_token": TEST_BOT_TOKEN,
         "telegram_bot_username": "signalhub_test_bot",
         "admin_telegram_ids": [900],

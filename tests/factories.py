@@ -13,6 +13,9 @@ from signalhub.auth import init_data
 from signalhub.billing import service as billing
 from signalhub.catalog import service as catalog
 from signalhub.catalog.schemas import ProductCreate
+from signalhub.config import Settings
+from signalhub.devices import service as devices
+from signalhub.entitlements import service as entitlements
 from signalhub.kit.time import utcnow
 from signalhub.knowledge import service as knowledge
 from signalhub.knowledge.schemas import ArticleCreate
@@ -97,6 +100,20 @@ async def create_payment(
         now=now or utcnow(),
     )
     return payment
+
+
+async def grant_tier(session: AsyncSession, user: User, tier: Tier) -> None:
+    """The user holds `tier` from now on, bought like any other purchase."""
+    product = await create_product(session, tier=tier)
+    payment = await create_payment(session, user, product)
+    await entitlements.grant(session, product, payment, utcnow())
+
+
+async def create_device(
+    session: AsyncSession, settings: Settings, user: User, *, name: str = "Office MT5"
+) -> devices.Registration:
+    """A registered device and its secret; the user needs a tier that allows one more."""
+    return await devices.register(session, settings, user.id, name, utcnow())
 
 
 def signed_init_data(

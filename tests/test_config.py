@@ -3,6 +3,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from cryptography.fernet import Fernet
 from pydantic import ValidationError
 
 from signalhub import config
@@ -38,6 +39,7 @@ def test_production_refuses_to_start_without_secrets() -> None:
     for name in (
         "SIGNALHUB_JWT_SECRET",
         "SIGNALHUB_DATABASE_URL",
+        "SIGNALHUB_DEVICE_SECRET_KEY",
         "SIGNALHUB_TELEGRAM_WEBHOOK_SECRET",
         "SIGNALHUB_STRIPE_WEBHOOK_SECRET",
     ):
@@ -50,6 +52,7 @@ def test_production_with_secrets_starts() -> None:
         env=Environment.production,
         jwt_secret="s" * 40,
         database_url="postgresql+asyncpg://db/signalhub",
+        device_secret_key=Fernet.generate_key().decode(),
     )
     assert not settings.worker_in_process
     with pytest.raises(RuntimeError):
@@ -64,10 +67,21 @@ def test_development_secrets_are_generated_once_and_kept(
     settings = build()
     first = settings.jwt_key()
     token = settings.init_data_bot_token()
+    device_key = settings.device_secret_fernet_key()
     monkeypatch.setattr(config, "_kept_secrets", {})
     assert build().jwt_key() == first
     assert build().init_data_bot_token() == token
+    assert build().device_secret_fernet_key() == device_key
+    Fernet(device_key)
     assert (tmp_path / "jwt_secret").stat().st_mode & 0o777 == 0o600
+
+
+def test_device_secret_key_must_be_a_fernet_key() -> None:
+    with pytest.raises(ValidationError) as error:
+        build(device_secret_key="not-a-key")
+    message = describe_configuration_error(error.value)
+    assert "device_secret_key" in message
+    assert "not-a-key" not in message
 
 
 def test_embedded_default_runs_worker_in_process() -> None:

@@ -230,6 +230,91 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/devices": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Devices
+         * @description The caller's devices, active first, with masked keys.
+         */
+        get: operations["list_devices_api_v1_devices_get"];
+        put?: never;
+        /**
+         * Register Device
+         * @description Registers a device and answers its secret, which is never shown again.
+         */
+        post: operations["register_device_api_v1_devices_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/devices/register": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Register Device (the plan's path)
+         * @description Registers a device and answers its secret, which is never shown again.
+         */
+        post: operations["register_device_plan_path"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/devices/{device_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Revoke Device
+         * @description Revokes at once: the device's next signed request is refused.
+         */
+        delete: operations["revoke_device_api_v1_devices__device_id__delete"];
+        options?: never;
+        head?: never;
+        /** Rename Device */
+        patch: operations["rename_device_api_v1_devices__device_id__patch"];
+        trace?: never;
+    };
+    "/api/v1/ea/me": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Ea Identity
+         * @description Checks a device's settings: answers who it is and the server's clock.
+         */
+        get: operations["ea_identity_api_v1_ea_me_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/knowledge": {
         parameters: {
             query?: never;
@@ -539,6 +624,80 @@ export interface components {
             /** Payments */
             payments: components["schemas"]["PaymentOut"][];
             tier: components["schemas"]["Tier"];
+        };
+        /** DeviceCreate */
+        DeviceCreate: {
+            /**
+             * Name
+             * @example Office PC - MT5
+             */
+            name: string;
+        };
+        /** DeviceOut */
+        DeviceOut: {
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Id */
+            id: number;
+            /** Last Ip */
+            last_ip: string | null;
+            /** Last Seen At */
+            last_seen_at: string | null;
+            /**
+             * Masked Key
+             * @description First and last four characters of the secret.
+             */
+            masked_key: string;
+            /** Name */
+            name: string;
+            status: components["schemas"]["DeviceStatus"];
+        };
+        /** DeviceRegistered */
+        DeviceRegistered: {
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Id */
+            id: number;
+            /** Masked Key */
+            masked_key: string;
+            /** Name */
+            name: string;
+            /**
+             * Secret
+             * @description Shown once: the server keeps it encrypted, never shows it again.
+             */
+            secret: string;
+        };
+        /** DeviceRename */
+        DeviceRename: {
+            /**
+             * Name
+             * @example Office PC - MT5
+             */
+            name: string;
+        };
+        /**
+         * DeviceStatus
+         * @enum {string}
+         */
+        DeviceStatus: "active" | "revoked";
+        /** EaIdentity */
+        EaIdentity: {
+            /** Device Id */
+            device_id: number;
+            /** Name */
+            name: string;
+            /**
+             * Server Time
+             * @description Unix seconds on the server.
+             */
+            server_time: number;
         };
         /** ErrorDetail */
         ErrorDetail: {
@@ -1511,6 +1670,236 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ProductOut"][];
+                };
+            };
+        };
+    };
+    list_devices_api_v1_devices_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeviceOut"][];
+                };
+            };
+        };
+    };
+    register_device_api_v1_devices_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["DeviceCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeviceRegistered"];
+                };
+            };
+            /** @description device_limit: the plan's device limit is reached */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    register_device_plan_path: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["DeviceCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeviceRegistered"];
+                };
+            };
+            /** @description device_limit: the plan's device limit is reached */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    revoke_device_api_v1_devices__device_id__delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                device_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description device_not_found (also another user's device) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    rename_device_api_v1_devices__device_id__patch: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                device_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["DeviceRename"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeviceOut"];
+                };
+            };
+            /** @description device_not_found (also another user's device) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    ea_identity_api_v1_ea_me_get: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The device's id. */
+                "x-device-id"?: string | null;
+                /** @description Unix seconds, decimal. */
+                "x-timestamp"?: string | null;
+                /** @description 8-64 characters of [A-Za-z0-9_-], fresh per request. */
+                "x-nonce"?: string | null;
+                /** @description hex HMAC_SHA256(secret, METHOD\nTARGET\nTIMESTAMP\nNONCE\nhex(SHA256(body))) */
+                "x-signature"?: string | null;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EaIdentity"];
+                };
+            };
+            /** @description signature_missing, signature_malformed, clock_skew (with server_time), device_unknown, device_revoked, signature_invalid, replayed */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description payload_too_large: the EA API takes bodies up to 64 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
                 };
             };
         };

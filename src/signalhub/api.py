@@ -10,6 +10,8 @@ from signalhub.billing.routes import router as billing_router
 from signalhub.billing.stripe.routes import router as stripe_router
 from signalhub.bot.routes import router as telegram_router
 from signalhub.catalog.routes import router as catalog_router
+from signalhub.devices.routes import ea_router
+from signalhub.devices.routes import router as devices_router
 from signalhub.knowledge.routes import router as knowledge_router
 from signalhub.miniapp.routes import router as miniapp_router
 from signalhub.ops.routes import router as ops_router
@@ -24,6 +26,8 @@ for domain_router in (
     catalog_router,
     knowledge_router,
     billing_router,
+    devices_router,
+    ea_router,
     stripe_router,
     telegram_router,
     miniapp_router,

@@ -16,6 +16,8 @@ from signalhub import api
 from signalhub.bot.dispatcher import create_telegram_bot
 from signalhub.config import Settings, get_settings
 from signalhub.db import Database
+from signalhub.devices.nonces import build_nonce_store
+from signalhub.devices.routes import EA_MAX_BODY_BYTES, EA_PATH_PREFIX
 from signalhub.errors import AppError
 from signalhub.kit.logging import masker
 from signalhub.kit.ratelimit import build_rate_limiter
@@ -43,6 +45,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
                 worker = Worker(settings, database)
                 await stack.enter_async_context(worker.running())
             stack.push_async_callback(app.state.rate_limiter.close)
+            stack.push_async_callback(app.state.nonce_store.close)
             if owns_database:
                 stack.push_async_callback(database.dispose)
             yield
@@ -56,10 +59,15 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.state.settings = settings
     app.state.database = database
     app.state.rate_limiter = build_rate_limiter(settings.redis_url)
+    app.state.nonce_store = build_nonce_store(settings.redis_url)
     app.state.telegram = None
     app.include_router(api.router)
     _install_error_handlers(app)
-    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        BodySizeLimitMiddleware,
+        max_bytes=settings.max_body_bytes,
+        path_limits={EA_PATH_PREFIX: EA_MAX_BODY_BYTES},
+    )
     app.add_middleware(RequestContextMiddleware)
     return app
 
@@ -70,6 +78,7 @@ def _register_secrets(settings: Settings) -> None:
         settings.telegram_bot_token,
         settings.telegram_webhook_secret,
         settings.stripe_api_key,
+        settings.device_secret_key,
         *settings.stripe_webhook_secret,
     ):
         if secret is not None:
@@ -93,14 +102,18 @@ def _log_configuration(settings: Settings) -> None:
         logger.info("stripe disabled: set SIGNALHUB_STRIPE_API_KEY to enable Stripe payments")
 
 
-def error_body(code: str, message: str) -> dict[str, dict[str, str]]:
-    return {"error": {"code": code, "message": message}}
+def error_body(
+    code: str, message: str, details: dict[str, str | int] | None = None
+) -> dict[str, dict[str, str | int]]:
+    return {"error": {**(details or {}), "code": code, "message": message}}
 
 
 def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(AppError)
     async def app_error(_request: Request, error: AppError) -> JSONResponse:
-        return JSONResponse(error_body(error.code, error.message), status_code=error.status_code)
+        return JSONResponse(
+            error_body(error.code, error.message, error.details), status_code=error.status_code
+        )
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(_request: Request, error: RequestValidationError) -> JSONResponse:

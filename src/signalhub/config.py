@@ -9,6 +9,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated
 
+from cryptography.fernet import Fernet
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
@@ -62,6 +63,7 @@ class Settings(BaseSettings):
     support_contact: str = Field(default="@signalhub_support", min_length=1, max_length=200)
     log_level: str = "INFO"
     max_body_bytes: int = 1024 * 1024
+    device_secret_key: SecretStr | None = None
 
     @field_validator("admin_telegram_ids", mode="before")
     @classmethod
@@ -79,6 +81,20 @@ class Settings(BaseSettings):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
 
+    @field_validator("device_secret_key")
+    @classmethod
+    def _is_a_fernet_key(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            try:
+                Fernet(value.get_secret_value())
+            except ValueError:
+                raise ValueError(
+                    "must be 32 url-safe base64-encoded bytes, e.g. the output of "
+                    "`python -c 'from cryptography.fernet import Fernet; "
+                    "print(Fernet.generate_key().decode())'`"
+                ) from None
+        return value
+
     @model_validator(mode="after")
     def _production_needs_secrets(self) -> Settings:
         if self.env is not Environment.production:
@@ -88,6 +104,7 @@ class Settings(BaseSettings):
             for name, present in (
                 ("SIGNALHUB_JWT_SECRET", self.jwt_secret),
                 ("SIGNALHUB_DATABASE_URL", self.database_url.startswith("postgresql")),
+                ("SIGNALHUB_DEVICE_SECRET_KEY", self.device_secret_key),
             )
             if not present
         ]
@@ -125,6 +142,13 @@ class Settings(BaseSettings):
         if self.jwt_secret is not None:
             return self.jwt_secret.get_secret_value()
         return _kept_development_secret("jwt_secret", lambda: secrets.token_urlsafe(48))
+
+    def device_secret_fernet_key(self) -> str:
+        """Encrypts device secrets at rest. Development keeps a generated one under var/;
+        production refuses to start without it (see _production_needs_secrets)."""
+        if self.device_secret_key is not None:
+            return self.device_secret_key.get_secret_value()
+        return _kept_development_secret("device_secret_key", lambda: Fernet.generate_key().decode())
 
     def init_data_bot_token(self) -> str:
         """The token Mini App initData is signed with. Without a real bot, development gets a

@@ -11,10 +11,17 @@ class AppError(Exception):
     commit_transaction = False
 
     def __init__(
-        self, message: str, *, code: str | None = None, status_code: int | None = None
+        self,
+        message: str,
+        *,
+        code: str | None = None,
+        status_code: int | None = None,
+        details: dict[str, str | int] | None = None,
     ) -> None:
         super().__init__(message)
         self.message = message
+        # Machine-readable facts beside code and message (e.g. the server's clock on clock_skew).
+        self.details = details or {}
         if code is not None:
             self.code = code
         if status_code is not None:

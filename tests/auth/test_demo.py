@@ -9,6 +9,7 @@ from signalhub import cli
 from signalhub.auth.demo import DemoLinkRefused, launch_url
 from signalhub.config import Environment, Settings, get_settings
 from signalhub.kit.time import utcnow
+from tests.conftest import TEST_DEVICE_SECRET_KEY
 
 
 async def test_demo_link_signs_in_through_the_real_init_data_check(
@@ -47,6 +48,7 @@ def test_demo_link_command(
     monkeypatch.setenv("SIGNALHUB_JWT_SECRET", "x" * 40)
     monkeypatch.setenv("SIGNALHUB_DATABASE_URL", "postgresql+asyncpg://h/db")
     monkeypatch.setenv("SIGNALHUB_TELEGRAM_WEBHOOK_SECRET", "hook-secret")
+    monkeypatch.setenv("SIGNALHUB_DEVICE_SECRET_KEY", TEST_DEVICE_SECRET_KEY)
     get_settings.cache_clear()
     assert cli.main(["demo-link"]) == 2
     assert "never runs in production" in capsys.readouterr().err

@@ -2,6 +2,7 @@
 
 from signalhub.models.audit_log import AuditLog
 from signalhub.models.base import Base
+from signalhub.models.device import Device, DeviceNonce, DeviceStatus
 from signalhub.models.entitlement import Entitlement
 from signalhub.models.knowledge_article import (
     KnowledgeArticle,
@@ -20,6 +21,9 @@ from signalhub.models.user import Role, User
 __all__ = [
     "AuditLog",
     "Base",
+    "Device",
+    "DeviceNonce",
+    "DeviceStatus",
     "Entitlement",
     "KnowledgeArticle",
     "KnowledgeArticleView",

@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import time
 import uuid
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from signalhub.kit.logging import request_id_var
+from signalhub.kit.logging import NOT_MASKED, request_id_var
 from signalhub.ops.metrics import http_latency, http_requests
 
 logger = logging.getLogger("signalhub.http")
+# A caller's own request id is kept when it is a plain token (a UUID, a trace id); anything else
+# is replaced, so the access line holds nothing a client could smuggle into the logs.
+_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 
 
 class RequestContextMiddleware:
@@ -24,7 +28,7 @@ class RequestContextMiddleware:
             await self.app(scope, receive, send)
             return
         incoming = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")
-        request_id = incoming[:64] if incoming.isascii() and incoming else uuid.uuid4().hex
+        request_id = incoming if _REQUEST_ID.fullmatch(incoming) else uuid.uuid4().hex
         token = request_id_var.set(request_id)
         status = 500
         started = time.perf_counter()
@@ -51,25 +55,37 @@ class RequestContextMiddleware:
                     "path": route,
                     "status": status,
                     "duration_ms": round(elapsed * 1000, 2),
+                    NOT_MASKED: True,
                 },
             )
             request_id_var.reset(token)
 
 
 class BodySizeLimitMiddleware:
-    """Answers 413 for a body over the limit, whether or not Content-Length announces it."""
+    """Answers 413 for a body over the limit, whether or not Content-Length announces it.
+    `path_limits` sets a smaller limit for every path under a prefix (e.g. the EA API)."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(
+        self, app: ASGIApp, max_bytes: int, path_limits: dict[str, int] | None = None
+    ) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.path_limits = path_limits or {}
+
+    def _limit_for(self, path: str) -> int:
+        return min(
+            [limit for prefix, limit in self.path_limits.items() if path.startswith(prefix)],
+            default=self.max_bytes,
+        )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        max_bytes = self._limit_for(scope["path"])
         declared = dict(scope["headers"]).get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
-            await self._reject(send)
+        if declared is not None and declared.isdigit() and int(declared) > max_bytes:
+            await self._reject(send, max_bytes)
             return
 
         chunks: list[bytes] = []
@@ -80,8 +96,8 @@ class BodySizeLimitMiddleware:
                 return
             chunk = message.get("body", b"")
             received += len(chunk)
-            if received > self.max_bytes:
-                await self._reject(send)
+            if received > max_bytes:
+                await self._reject(send, max_bytes)
                 return
             chunks.append(chunk)
             if not message.get("more_body", False):
@@ -99,12 +115,12 @@ class BodySizeLimitMiddleware:
 
         await self.app(scope, replay, send)
 
-    async def _reject(self, send: Send) -> None:
+    async def _reject(self, send: Send, max_bytes: int) -> None:
         payload = json.dumps(
             {
                 "error": {
                     "code": "payload_too_large",
-                    "message": f"Request body is over {self.max_bytes} bytes.",
+                    "message": f"Request body is over {max_bytes} bytes.",
                 }
             }
         ).encode()

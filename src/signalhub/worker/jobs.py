@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from signalhub.auth import device_flow
 from signalhub.auth import service as auth
+from signalhub.devices import service as devices
 from signalhub.knowledge import service as knowledge
 
 
@@ -23,5 +24,6 @@ class PeriodicJob:
 DEFAULT_JOBS = (
     PeriodicJob("purge_expired_refresh_tokens", 3600, auth.purge_expired_refresh_tokens),
     PeriodicJob("purge_expired_login_requests", 3600, device_flow.purge_expired),
+    PeriodicJob("purge_device_nonces", 600, devices.purge_nonces),
     PeriodicJob("purge_old_article_views", 3600, knowledge.purge_old_views),
 )

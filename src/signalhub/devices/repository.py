@@ -1,0 +1,89 @@
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import delete, func, or_, select, update
+
+from signalhub.kit.repository import Repository
+from signalhub.models import Device, DeviceNonce, DeviceStatus, User
+
+
+class DeviceRepository(Repository):
+    async def add(self, device: Device) -> Device:
+        self.session.add(device)
+        await self.session.flush()
+        return device
+
+    async def get(self, device_id: int) -> Device | None:
+        return await self.session.get(Device, device_id)
+
+    async def get_owned(self, user_id: int, device_id: int) -> Device | None:
+        return await self.session.scalar(
+            select(Device).where(Device.id == device_id, Device.user_id == user_id)
+        )
+
+    async def list_for_user(self, user_id: int) -> Sequence[Device]:
+        result = await self.session.scalars(
+            select(Device)
+            .where(Device.user_id == user_id)
+            .order_by(Device.status, Device.created_at.desc(), Device.id.desc())
+        )
+        return result.all()
+
+    async def count_active(self, user_id: int) -> int:
+        count = await self.session.scalar(
+            select(func.count())
+            .select_from(Device)
+            .where(Device.user_id == user_id, Device.status == DeviceStatus.active)
+        )
+        return int(count or 0)
+
+    async def lock_owner(self, user_id: int) -> bool:
+        """Serialises registrations of one user, so two at once cannot both pass the limit
+        (row lock on PostgreSQL; SQLite's BEGIN IMMEDIATE already serialises writers)."""
+        locked = await self.session.scalar(
+            select(User.id).where(User.id == user_id).with_for_update()
+        )
+        return locked is not None
+
+    async def touch(
+        self, device_id: int, ip: str | None, now: datetime, stale_before: datetime
+    ) -> None:
+        """Last seen, written only when the stored value is older than `stale_before`."""
+        await self.session.execute(
+            update(Device)
+            .where(
+                Device.id == device_id,
+                or_(Device.last_seen_at.is_(None), Device.last_seen_at < stale_before),
+            )
+            .values(last_seen_at=now, last_ip=ip)
+        )
+
+
+class DeviceNonceRepository(Repository):
+    async def insert_if_absent(self, device_id: int, nonce: str, now: datetime) -> bool:
+        statement = self.insert_ignoring_conflicts(DeviceNonce, ["device_id", "nonce"]).values(
+            device_id=device_id, nonce=nonce, seen_at=now
+        )
+        result = await self.session.execute(statement)
+        return bool(getattr(result, "rowcount", 0))
+
+    async def refresh_if_older(
+        self, device_id: int, nonce: str, expired_before: datetime, now: datetime
+    ) -> bool:
+        """Compare-and-set on a row the purge has not reached yet: True when it had expired."""
+        result = await self.session.execute(
+            update(DeviceNonce)
+            .where(
+                DeviceNonce.device_id == device_id,
+                DeviceNonce.nonce == nonce,
+                DeviceNonce.seen_at < expired_before,
+            )
+            .values(seen_at=now)
+        )
+        return bool(getattr(result, "rowcount", 0))
+
+    async def delete_older_than(self, before: datetime) -> int:
+        result = await self.session.execute(delete(DeviceNonce).where(DeviceNonce.seen_at < before))
+        return int(getattr(result, "rowcount", 0) or 0)

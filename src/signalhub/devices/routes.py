@@ -1,0 +1,99 @@
+from __future__ import annotations
+
+from fastapi import APIRouter, Path, Response
+
+from signalhub.auth.dependencies import CurrentUser
+from signalhub.dependencies import SessionDep, SettingsDep
+from signalhub.devices import service
+from signalhub.devices.dependencies import DEVICE_AUTH_RESPONSES, DeviceAuth
+from signalhub.devices.schemas import (
+    DeviceCreate,
+    DeviceOut,
+    DeviceRegistered,
+    DeviceRename,
+    EaIdentity,
+)
+from signalhub.kit.time import utcnow
+from signalhub.models import Device
+
+EA_PATH_PREFIX = "/api/v1/ea/"
+EA_MAX_BODY_BYTES = 64 * 1024
+
+router = APIRouter(prefix="/api/v1/devices", tags=["devices"])
+ea_router = APIRouter(prefix=EA_PATH_PREFIX.rstrip("/"), tags=["ea"])
+
+DeviceId = Path(ge=1, le=2**63 - 1)
+
+
+def _out(device: Device) -> DeviceOut:
+    return DeviceOut(
+        id=device.id,
+        name=device.name,
+        masked_key=device.secret_hint,
+        status=device.status,
+        created_at=device.created_at,
+        last_seen_at=device.last_seen_at,
+        last_ip=device.last_ip,
+    )
+
+
+@router.get("", response_model=list[DeviceOut])
+async def list_devices(user: CurrentUser, session: SessionDep) -> list[DeviceOut]:
+    """The caller's devices, active first, with masked keys."""
+    return [_out(device) for device in await service.list_devices(session, user.id)]
+
+
+@router.post(
+    "",
+    status_code=201,
+    response_model=DeviceRegistered,
+    responses={403: {"description": "device_limit: the plan's device limit is reached"}},
+)
+async def register_device(
+    body: DeviceCreate, user: CurrentUser, session: SessionDep, settings: SettingsDep
+) -> DeviceRegistered:
+    """Registers a device and answers its secret, which is never shown again."""
+    registration = await service.register(session, settings, user.id, body.name, utcnow())
+    return DeviceRegistered(**_out(registration.device).model_dump(), secret=registration.secret)
+
+
+router.add_api_route(
+    "/register",
+    register_device,
+    methods=["POST"],
+    status_code=201,
+    response_model=DeviceRegistered,
+    responses={403: {"description": "device_limit: the plan's device limit is reached"}},
+    summary="Register Device (the plan's path)",
+    operation_id="register_device_plan_path",
+)
+
+
+@router.patch(
+    "/{device_id}",
+    response_model=DeviceOut,
+    responses={404: {"description": "device_not_found (also another user's device)"}},
+)
+async def rename_device(
+    body: DeviceRename, user: CurrentUser, session: SessionDep, device_id: int = DeviceId
+) -> DeviceOut:
+    return _out(await service.rename(session, user.id, device_id, body.name))
+
+
+@router.delete(
+    "/{device_id}",
+    status_code=204,
+    responses={404: {"description": "device_not_found (also another user's device)"}},
+)
+async def revoke_device(
+    user: CurrentUser, session: SessionDep, device_id: int = DeviceId
+) -> Response:
+    """Revokes at once: the device's next signed request is refused."""
+    await service.revoke(session, user.id, device_id, utcnow())
+    return Response(status_code=204)
+
+
+@ea_router.get("/me", response_model=EaIdentity, responses=DEVICE_AUTH_RESPONSES)
+async def ea_identity(device: DeviceAuth) -> EaIdentity:
+    """Checks a device's settings: answers who it is and the server's clock."""
+    return EaIdentity(device_id=device.id, name=device.name, server_time=int(utcnow().timestamp()))
