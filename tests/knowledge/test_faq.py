@@ -132,3 +132,34 @@ async def test_views_older_than_yesterday_are_purged_by_the_worker_job(
     assert await job.run(session, now) == 2
     kept = await session.scalars(select(KnowledgeArticleView.viewed_on))
     assert sorted(kept) == [(now - timedelta(days=1)).date(), now.date()]
+
+
+@pytest.mark.parametrize(
+    ("query", "language", "expected_first"),
+    [
+        # The examples the help articles themselves give.
+        ("refu", "en", "refunds"),
+        ("device limit", "en", "device-limits"),
+        ("возвр", "ru", "refunds"),
+        ("лимит устройств", "ru", "device-limits"),
+        # Questions traders ask, per the issue.
+        ("how do I connect MetaTrader", "en", "ea-settings"),
+        ("how do I pay with stars", "en", "pay-with-stars"),
+        ("can I get a refund", "en", "refunds"),
+        ("approve signal", "en", "approve-signal"),
+        ("как одобрить сигнал", "ru", "approve-signal"),
+    ],
+)
+async def test_the_faq_answers_the_questions_it_promises_to(
+    session: AsyncSession, query: str, language: str, expected_first: str
+) -> None:
+    from signalhub.knowledge import service
+
+    await seed_faq(session)
+    found = await service.search(
+        session, query, language=language, category=None, page=1, page_size=5, now=utcnow()
+    )
+    assert found.language == language
+    assert [item.slug for item in found.items][:1] == [expected_first], [
+        item.slug for item in found.items
+    ]
