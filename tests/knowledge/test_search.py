@@ -175,3 +175,13 @@ def test_parsed_queries_carry_words_only(raw: str) -> None:
     for word in (*parsed.words, *([parsed.prefix] if parsed.prefix else [])):
         assert re.fullmatch(r"\w+", word), word
     assert len(parsed.words) <= 16
+
+
+async def test_later_pages_of_a_fallback_search_stay_in_english(session: AsyncSession) -> None:
+    for number in range(3):
+        await create_article(session, slug=f"stripe-{number}", title=f"Stripe {number}")
+    await create_article(session, slug="ru-only", language="ru", title="Звёзды")
+    second = await search(session, "stripe ", language="ru", page=2, page_size=2)
+    assert (len(second.items), second.language) == (1, "en")
+    past_the_end = await search(session, "звёзды ", language="ru", page=2, page_size=2)
+    assert (past_the_end.items, past_the_end.language) == ([], "ru")

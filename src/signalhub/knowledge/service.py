@@ -89,7 +89,13 @@ async def search(
         hits = await repository.search(
             query, language=candidate, category=category, limit=page_size + 1, offset=offset
         )
-        if hits or page > 1:
+        # A page past the last one stays in the language whose first page had results.
+        if hits or (
+            page > 1
+            and await repository.search(
+                query, language=candidate, category=category, limit=1, offset=0
+            )
+        ):
             found_in = candidate
             break
     if not hits and page == 1 and not query.is_empty:
