@@ -3,7 +3,9 @@ import type { Api } from './api';
 import { HelpArticlePage } from './help/HelpArticlePage';
 import { HelpPage } from './help/HelpPage';
 import { BillingTab } from './pages/BillingTab';
-import { ApprovalsTab, DevicesTab, PositionsTab } from './pages/EmptyTabs';
+import { AccountsPage } from './pages/AccountsPage';
+import { ApprovalsTab, DevicesTab } from './pages/EmptyTabs';
+import { PositionsTab } from './pages/PositionsTab';
 
 /** What a route's page is given: the typed API client and the path's parameters. */
 export interface RouteContext {
@@ -40,9 +42,10 @@ export const ROUTES: readonly Route[] = [
   { kind: 'tab', id: 'approvals', path: '/approvals', label: 'Approvals', icon: '✅', render: () => <ApprovalsTab /> },
   { kind: 'tab', id: 'billing', path: '/billing', label: 'Billing', icon: '💳', render: ({ api }) => <BillingTab api={api} /> },
   { kind: 'tab', id: 'devices', path: '/devices', label: 'Devices', icon: '📱', render: () => <DevicesTab /> },
-  { kind: 'tab', id: 'positions', path: '/positions', label: 'Positions', icon: '📈', render: () => <PositionsTab /> },
+  { kind: 'tab', id: 'positions', path: '/positions', label: 'Positions', icon: '📈', render: ({ api }) => <PositionsTab api={api} /> },
   { kind: 'page', path: '/help', render: ({ api }) => <HelpPage api={api} /> },
   { kind: 'page', path: '/help/:slug', render: ({ api, params }) => <HelpArticlePage api={api} slug={params.slug} /> },
+  { kind: 'page', path: '/positions/accounts', render: ({ api }) => <AccountsPage api={api} /> },
 ];
 
 export const TABS = ROUTES.filter((route): route is TabRoute => route.kind === 'tab');

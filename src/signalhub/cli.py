@@ -8,7 +8,7 @@ import sys
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import uvicorn
 from pydantic import ValidationError
@@ -216,6 +216,58 @@ def openapi(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def device_run(args: argparse.Namespace, _settings: Settings) -> int:
+    """A simulated device: polls the signed EA API and fills what it receives; with an account,
+    also reports that account's snapshot (a seeded random walk) every few seconds."""
+    from decimal import Decimal
+
+    from signalhub.devices.client import (
+        DeviceClient,
+        DeviceRefused,
+        SimulatedBroker,
+        push_snapshots,
+        run,
+    )
+    from signalhub.positions.gateway import SimulatedGateway
+
+    last_status: list[str | None] = [None]
+
+    def report_link(answer: dict[str, Any]) -> None:
+        if answer["status"] != last_status[0]:
+            last_status[0] = answer["status"]
+            print(answer["message"], flush=True)
+
+    async def run_device() -> int:
+        client = DeviceClient(args.url, args.id, args.secret)
+        broker = SimulatedBroker(Decimal(args.volume))
+        work = [run(client, broker, on_fill=lambda fill: print(fill.describe(), flush=True))]
+        if args.account_login is not None:
+            work.append(
+                push_snapshots(
+                    client,
+                    SimulatedGateway(args.seed),
+                    args.account_login,
+                    args.account_server,
+                    every_s=args.snapshot_every,
+                    on_answer=report_link,
+                )
+            )
+        try:
+            await asyncio.gather(*work)
+        except DeviceRefused as refusal:
+            print(f"signalhub device: refused: {refusal}", file=sys.stderr)
+            return 1
+        finally:
+            await client.aclose()
+        return 0
+
+    print(f"device {args.id} polling {args.url}", flush=True)
+    try:
+        return asyncio.run(run_device())
+    except KeyboardInterrupt:
+        return 0
+
+
 _DURATION_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
 
 
@@ -280,6 +332,33 @@ def build_parser() -> argparse.ArgumentParser:
         "--since", type=duration, default=timedelta(hours=72), help="e.g. 72h (default), 7d"
     )
     reconcile_parser.set_defaults(handler=stripe_reconcile)
+
+    device_parser = commands.add_parser("device", help="EA devices")
+    device_commands = device_parser.add_subparsers(dest="device_command", required=True)
+    run_parser = device_commands.add_parser(
+        "run", help="a simulated EA: poll for approved signals, fill them, acknowledge"
+    )
+    run_parser.add_argument("--url", required=True, help="the server, e.g. http://127.0.0.1:8000")
+    run_parser.add_argument("--id", type=int, required=True, help="the device id")
+    run_parser.add_argument("--secret", required=True, help="the secret shown at registration")
+    run_parser.add_argument(
+        "--fill-price-from",
+        choices=["simulated"],
+        default="simulated",
+        help="where fill prices come from (simulated: the signal's entry price)",
+    )
+    run_parser.add_argument("--volume", default="0.10", help="lots per order (default 0.10)")
+    run_parser.add_argument(
+        "--account-login", type=int, help="report this MT5 account's snapshots (simulated)"
+    )
+    run_parser.add_argument(
+        "--account-server", default="Simulated-Demo", help="its trade server's name"
+    )
+    run_parser.add_argument(
+        "--snapshot-every", type=float, default=5.0, help="seconds between snapshots (min 1)"
+    )
+    run_parser.add_argument("--seed", type=int, default=7, help="seed of the simulated account")
+    run_parser.set_defaults(handler=device_run)
     return parser
 
 

@@ -7,7 +7,3 @@ export const ApprovalsTab = () => (
 export const DevicesTab = () => (
   <EmptyState header="No devices yet" description="Trading terminals linked to your account will appear here." />
 );
-
-export const PositionsTab = () => (
-  <EmptyState header="No positions yet" description="Open positions from your linked devices will appear here." />
-);

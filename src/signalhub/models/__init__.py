@@ -1,5 +1,12 @@
 """Every table, imported here so Alembic's target_metadata sees them all."""
 
+from signalhub.models.account_link import AccountLink, AccountLinkStatus, TradeMode
+from signalhub.models.account_snapshot import (
+    AccountInfo,
+    AccountPosition,
+    PositionType,
+    SnapshotSource,
+)
 from signalhub.models.audit_log import AuditLog
 from signalhub.models.base import Base
 from signalhub.models.device import Device, DeviceNonce, DeviceStatus
@@ -19,6 +26,10 @@ from signalhub.models.stripe_event import StripeEvent, StripeEventStatus
 from signalhub.models.user import Role, User
 
 __all__ = [
+    "AccountInfo",
+    "AccountLink",
+    "AccountLinkStatus",
+    "AccountPosition",
     "AuditLog",
     "Base",
     "Device",
@@ -36,12 +47,15 @@ __all__ = [
     "Payment",
     "PaymentProvider",
     "PaymentStatus",
+    "PositionType",
     "Priority",
     "Product",
     "RefreshToken",
     "Role",
+    "SnapshotSource",
     "StripeEvent",
     "StripeEventStatus",
     "Tier",
+    "TradeMode",
     "User",
 ]

@@ -4,8 +4,8 @@ SQLite gets an FTS5 external-content table kept in step by triggers; PostgreSQL 
 weighted tsvector column (title A, keywords B, body C) under a GIN index. Russian articles are
 stemmed as Russian, every other language as English.
 
-Revision ID: 0005
-Revises: 0004
+Revision ID: 0006
+Revises: 0005
 Create Date: 2026-11-30 13:00:00
 """
 
@@ -14,8 +14,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0005"
-down_revision: str | None = "0004"
+revision: str = "0006"
+down_revision: str | None = "0005"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
