@@ -110,11 +110,33 @@ async def create_payment(
     return payment
 
 
-async def grant_tier(session: AsyncSession, user: User, tier: Tier) -> None:
-    """The user holds `tier` from now on, bought like any other purchase."""
-    product = await create_product(session, tier=tier)
-    payment = await create_payment(session, user, product)
-    await entitlements.grant(session, product, payment, utcnow())
+async def grant_tier(
+    session: AsyncSession,
+    user: User,
+    tier: Tier,
+    *,
+    now: datetime | None = None,
+    duration_days: int = 30,
+) -> None:
+    """The user holds `tier` from `now` (default: now) for `duration_days`, bought like any
+    other purchase."""
+    product = await create_product(session, tier=tier, duration_days=duration_days)
+    payment = await create_payment(session, user, product, now=now)
+    await entitlements.grant(session, product, payment, now or utcnow())
+
+
+async def create_subscriber(
+    session: AsyncSession,
+    tier: Tier = Tier.premium,
+    *,
+    telegram_id: int | None = None,
+    now: datetime | None = None,
+    duration_days: int = 30,
+) -> User:
+    """A trader holding `tier` (see grant_tier)."""
+    user = await create_user(session, telegram_id=telegram_id)
+    await grant_tier(session, user, tier, now=now, duration_days=duration_days)
+    return user
 
 
 async def create_device(

@@ -234,6 +234,47 @@ export interface paths {
         patch: operations["update_product_api_v1_admin_products__code__patch"];
         trace?: never;
     };
+    "/api/v1/admin/signals": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Signals
+         * @description Newest first, with each signal's approval counts.
+         */
+        get: operations["list_signals_api_v1_admin_signals_get"];
+        put?: never;
+        /**
+         * Publish Signal
+         * @description Publishes a signal; the worker offers it to every eligible trader in batches.
+         */
+        post: operations["publish_signal_api_v1_admin_signals_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/signals/{signal_id}/cancel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Cancel Signal */
+        post: operations["cancel_signal_api_v1_admin_signals__signal_id__cancel_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/app-config": {
         parameters: {
             query?: never;
@@ -248,6 +289,104 @@ export interface paths {
         get: operations["app_config_api_v1_app_config_get"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/approvals": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Approval History
+         * @description The caller's approvals, newest first, optionally of one status.
+         */
+        get: operations["approval_history_api_v1_approvals_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/approvals/pending": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Pending Approvals
+         * @description The caller's undecided, unexpired approvals, newest first. The weak ETag covers which
+         *     approvals are listed (not `seconds_left`, which a client counts down from `expires_at`).
+         */
+        get: operations["pending_approvals_api_v1_approvals_pending_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/approvals/stream": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Approvals Stream
+         * @description Pushes changes to the caller's approvals as they happen, on every API instance (Redis
+         *     pub/sub). Each event only says what changed: read `/approvals/pending` for the state. Sends
+         *     a heartbeat comment every `APPROVALS_STREAM_HEARTBEAT_S` so proxies keep it open; a client
+         *     that loses the stream polls and reconnects.
+         */
+        get: operations["approvals_stream_api_v1_approvals_stream_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/approvals/{approval_id}/approve": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Approve */
+        post: operations["approve_api_v1_approvals__approval_id__approve_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/approvals/{approval_id}/reject": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Reject */
+        post: operations["reject_api_v1_approvals__approval_id__reject_post"];
         delete?: never;
         options?: never;
         head?: never;
@@ -777,11 +916,129 @@ export interface components {
             /** View Count */
             view_count: number;
         };
+        /** AdminSignalOut */
+        AdminSignalOut: {
+            /** Cancelled At */
+            cancelled_at: string | null;
+            counts: components["schemas"]["ApprovalCounts"];
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Entry Price */
+            entry_price: string;
+            /**
+             * Expires At
+             * Format: date-time
+             */
+            expires_at: string;
+            /** Fanout Finished At */
+            fanout_finished_at: string | null;
+            /** Id */
+            id: number;
+            min_tier: components["schemas"]["Tier"];
+            /** Note */
+            note: string | null;
+            order_type: components["schemas"]["OrderType"];
+            side: components["schemas"]["SignalSide"];
+            status: components["schemas"]["SignalStatus"];
+            /** Stop Loss */
+            stop_loss: string;
+            /** Symbol */
+            symbol: string;
+            /** Take Profits */
+            take_profits: string[];
+        };
+        /** AdminSignalPage */
+        AdminSignalPage: {
+            /** Items */
+            items: components["schemas"]["AdminSignalOut"][];
+            /**
+             * Next Before
+             * @description Pass as `before` for the next, older page.
+             */
+            next_before: number | null;
+        };
         /** AppConfigOut */
         AppConfigOut: {
             /** Bot Username */
             bot_username: string | null;
         };
+        /**
+         * ApprovalChannel
+         * @enum {string}
+         */
+        ApprovalChannel: "bot" | "miniapp";
+        /** ApprovalCounts */
+        ApprovalCounts: {
+            /**
+             * Approved
+             * @default 0
+             */
+            approved: number;
+            /**
+             * Cancelled
+             * @default 0
+             */
+            cancelled: number;
+            /**
+             * Expired
+             * @description Offered but undecided when the signal expired.
+             * @default 0
+             */
+            expired: number;
+            /**
+             * Pending
+             * @default 0
+             */
+            pending: number;
+            /**
+             * Rejected
+             * @default 0
+             */
+            rejected: number;
+            /**
+             * Targeted
+             * @default 0
+             */
+            targeted: number;
+        };
+        /** ApprovalOut */
+        ApprovalOut: {
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Decided At */
+            decided_at: string | null;
+            decided_via: components["schemas"]["ApprovalChannel"] | null;
+            /** Id */
+            id: number;
+            /**
+             * Seconds Left
+             * @description Until the signal expires; 0 once it has.
+             */
+            seconds_left: number;
+            signal: components["schemas"]["SignalOut"];
+            status: components["schemas"]["ApprovalStatus"];
+        };
+        /** ApprovalPage */
+        ApprovalPage: {
+            /** Items */
+            items: components["schemas"]["ApprovalOut"][];
+            /**
+             * Next Before
+             * @description Pass as `before` for the next, older page.
+             */
+            next_before: number | null;
+        };
+        /**
+         * ApprovalStatus
+         * @enum {string}
+         */
+        ApprovalStatus: "pending" | "approved" | "rejected" | "expired" | "cancelled";
         /** ArticleCreate */
         ArticleCreate: {
             /**
@@ -1052,6 +1309,11 @@ export interface components {
             /** Query */
             query: string;
         };
+        /**
+         * OrderType
+         * @enum {string}
+         */
+        OrderType: "market" | "limit" | "stop";
         /** PaymentOut */
         PaymentOut: {
             /** Amount Minor */
@@ -1242,6 +1504,80 @@ export interface components {
             /** Title */
             title: string;
         };
+        /**
+         * SignalCreate
+         * @description A buy keeps its stop loss below the entry and every take profit above it; a sell the
+         *     reverse. Fields are checked in declaration order, so each rule names its own field.
+         */
+        SignalCreate: {
+            /**
+             * Entry Price
+             * @description The order price; for market orders the reference.
+             */
+            entry_price: number | string;
+            /**
+             * Expires In S
+             * @default 900
+             */
+            expires_in_s: number;
+            /** @default premium */
+            min_tier: components["schemas"]["Tier"];
+            /** Note */
+            note?: string | null;
+            /** @default market */
+            order_type: components["schemas"]["OrderType"];
+            side: components["schemas"]["SignalSide"];
+            /** Stop Loss */
+            stop_loss: number | string;
+            /**
+             * Symbol
+             * @example EURUSD
+             * @example XAUUSD
+             * @example US30.cash
+             */
+            symbol: string;
+            /** Take Profits */
+            take_profits: (number | string)[];
+        };
+        /** SignalOut */
+        SignalOut: {
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Entry Price */
+            entry_price: string;
+            /**
+             * Expires At
+             * Format: date-time
+             */
+            expires_at: string;
+            /** Id */
+            id: number;
+            min_tier: components["schemas"]["Tier"];
+            /** Note */
+            note: string | null;
+            order_type: components["schemas"]["OrderType"];
+            side: components["schemas"]["SignalSide"];
+            status: components["schemas"]["SignalStatus"];
+            /** Stop Loss */
+            stop_loss: string;
+            /** Symbol */
+            symbol: string;
+            /** Take Profits */
+            take_profits: string[];
+        };
+        /**
+         * SignalSide
+         * @enum {string}
+         */
+        SignalSide: "buy" | "sell";
+        /**
+         * SignalStatus
+         * @enum {string}
+         */
+        SignalStatus: "active" | "expired" | "cancelled";
         /** SnapshotAccepted */
         SnapshotAccepted: {
             /** Account Id */
@@ -2238,6 +2574,215 @@ export interface operations {
             };
         };
     };
+    list_signals_api_v1_admin_signals_get: {
+        parameters: {
+            query?: {
+                /** @description Items older than this id. */
+                before?: number | null;
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AdminSignalPage"];
+                };
+            };
+            /** @description Missing or invalid access token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            message: string;
+                        };
+                    };
+                };
+            };
+            /** @description Admins only. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            message: string;
+                        };
+                    };
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    publish_signal_api_v1_admin_signals_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SignalCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AdminSignalOut"];
+                };
+            };
+            /** @description Missing or invalid access token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            message: string;
+                        };
+                    };
+                };
+            };
+            /** @description Admins only. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            message: string;
+                        };
+                    };
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    cancel_signal_api_v1_admin_signals__signal_id__cancel_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                signal_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AdminSignalOut"];
+                };
+            };
+            /** @description Missing or invalid access token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            message: string;
+                        };
+                    };
+                };
+            };
+            /** @description Admins only. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            message: string;
+                        };
+                    };
+                };
+            };
+            /** @description No such signal. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            message: string;
+                        };
+                    };
+                };
+            };
+            /** @description The signal has expired. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            message: string;
+                        };
+                    };
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
     app_config_api_v1_app_config_get: {
         parameters: {
             query?: never;
@@ -2254,6 +2799,275 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["AppConfigOut"];
+                };
+            };
+        };
+    };
+    approval_history_api_v1_approvals_get: {
+        parameters: {
+            query?: {
+                status?: components["schemas"]["ApprovalStatus"] | null;
+                /** @description Items older than this id. */
+                before?: number | null;
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApprovalPage"];
+                };
+            };
+            /** @description Missing or invalid access token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            message: string;
+                        };
+                    };
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    pending_approvals_api_v1_approvals_pending_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApprovalOut"][];
+                };
+            };
+            /** @description Unchanged since the ETag sent. */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Missing or invalid access token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            message: string;
+                        };
+                    };
+                };
+            };
+        };
+    };
+    approvals_stream_api_v1_approvals_stream_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Server-sent events: `ready` once, then `approval.created`, `approval.decided` and `signal.ended` (JSON data), and a comment as heartbeat. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/event-stream": string;
+                };
+            };
+            /** @description Missing or invalid access token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            message: string;
+                        };
+                    };
+                };
+            };
+        };
+    };
+    approve_api_v1_approvals__approval_id__approve_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                approval_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApprovalOut"];
+                };
+            };
+            /** @description Missing or invalid access token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            message: string;
+                        };
+                    };
+                };
+            };
+            /** @description No such approval among the caller's (`approval_not_found`). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            message: string;
+                        };
+                    };
+                };
+            };
+            /** @description `already_decided`, `signal_expired` or `signal_cancelled`. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            message: string;
+                        };
+                    };
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    reject_api_v1_approvals__approval_id__reject_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                approval_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApprovalOut"];
+                };
+            };
+            /** @description Missing or invalid access token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            message: string;
+                        };
+                    };
+                };
+            };
+            /** @description No such approval among the caller's (`approval_not_found`). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            message: string;
+                        };
+                    };
+                };
+            };
+            /** @description `already_decided`, `signal_expired` or `signal_cancelled`. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            message: string;
+                        };
+                    };
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
                 };
             };
         };

@@ -18,6 +18,7 @@ from signalhub.knowledge.routes import router as knowledge_router
 from signalhub.miniapp.routes import router as miniapp_router
 from signalhub.ops.routes import router as ops_router
 from signalhub.positions.routes import router as positions_router
+from signalhub.signals.routes import router as signals_router
 from signalhub.users.routes import router as users_router
 
 router = APIRouter()
@@ -35,6 +36,7 @@ for domain_router in (
     ea_router,
     ea_snapshot_router,
     stripe_router,
+    signals_router,
     telegram_router,
     miniapp_router,
 ):

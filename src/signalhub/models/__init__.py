@@ -7,6 +7,7 @@ from signalhub.models.account_snapshot import (
     PositionType,
     SnapshotSource,
 )
+from signalhub.models.approval import Approval, ApprovalChannel, ApprovalStatus
 from signalhub.models.audit_log import AuditLog
 from signalhub.models.base import Base
 from signalhub.models.device import Device, DeviceNonce, DeviceStatus
@@ -22,6 +23,7 @@ from signalhub.models.outbox_message import OutboxMessage, OutboxStatus, Priorit
 from signalhub.models.payment import Payment, PaymentProvider, PaymentStatus
 from signalhub.models.product import Product, Tier
 from signalhub.models.refresh_token import RefreshToken
+from signalhub.models.signal import OrderType, Signal, SignalSide, SignalStatus
 from signalhub.models.stripe_event import StripeEvent, StripeEventStatus
 from signalhub.models.user import Role, User
 
@@ -30,6 +32,9 @@ __all__ = [
     "AccountLink",
     "AccountLinkStatus",
     "AccountPosition",
+    "Approval",
+    "ApprovalChannel",
+    "ApprovalStatus",
     "AuditLog",
     "Base",
     "Device",
@@ -42,6 +47,7 @@ __all__ = [
     "KnowledgeSearchMiss",
     "LoginRequest",
     "LoginRequestStatus",
+    "OrderType",
     "OutboxMessage",
     "OutboxStatus",
     "Payment",
@@ -52,6 +58,9 @@ __all__ = [
     "Product",
     "RefreshToken",
     "Role",
+    "Signal",
+    "SignalSide",
+    "SignalStatus",
     "SnapshotSource",
     "StripeEvent",
     "StripeEventStatus",
