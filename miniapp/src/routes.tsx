@@ -4,7 +4,8 @@ import { HelpArticlePage } from './help/HelpArticlePage';
 import { HelpPage } from './help/HelpPage';
 import { BillingTab } from './pages/BillingTab';
 import { AccountsPage } from './pages/AccountsPage';
-import { ApprovalsTab, DevicesTab } from './pages/EmptyTabs';
+import { ApprovalsTab } from './pages/ApprovalsTab';
+import { DevicesTab } from './pages/EmptyTabs';
 import { PositionsTab } from './pages/PositionsTab';
 
 /** What a route's page is given: the typed API client and the path's parameters. */
@@ -39,7 +40,7 @@ export type Route = TabRoute | PageRoute;
  * redirects all read it. `/login` is the one public screen and lives in App.
  */
 export const ROUTES: readonly Route[] = [
-  { kind: 'tab', id: 'approvals', path: '/approvals', label: 'Approvals', icon: '✅', render: () => <ApprovalsTab /> },
+  { kind: 'tab', id: 'approvals', path: '/approvals', label: 'Approvals', icon: '✅', render: ({ api }) => <ApprovalsTab api={api} /> },
   { kind: 'tab', id: 'billing', path: '/billing', label: 'Billing', icon: '💳', render: ({ api }) => <BillingTab api={api} /> },
   { kind: 'tab', id: 'devices', path: '/devices', label: 'Devices', icon: '📱', render: () => <DevicesTab /> },
   { kind: 'tab', id: 'positions', path: '/positions', label: 'Positions', icon: '📈', render: ({ api }) => <PositionsTab api={api} /> },

@@ -1,9 +1,5 @@
 import { EmptyState } from '../components/EmptyState';
 
-export const ApprovalsTab = () => (
-  <EmptyState header="No pending approvals yet" description="Signals that need your approval will appear here." />
-);
-
 export const DevicesTab = () => (
   <EmptyState header="No devices yet" description="Trading terminals linked to your account will appear here." />
 );
