@@ -122,7 +122,7 @@ def _postgres_prefix(word: str) -> str:
 
 
 def search_config(language: str) -> str:
-    """Must agree with the generated column in migration 0007."""
+    """Must agree with the generated column in migration 0008."""
     return "russian" if language == "ru" else "english"
 
 

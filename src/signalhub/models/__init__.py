@@ -12,6 +12,7 @@ from signalhub.models.audit_log import AuditLog
 from signalhub.models.base import Base
 from signalhub.models.device import Device, DeviceNonce, DeviceStatus
 from signalhub.models.entitlement import Entitlement
+from signalhub.models.idempotency_key import IdempotencyKey, IdempotencyStatus
 from signalhub.models.knowledge_article import (
     KnowledgeArticle,
     KnowledgeArticleView,
@@ -21,6 +22,11 @@ from signalhub.models.knowledge_article import (
 from signalhub.models.login_request import LoginRequest, LoginRequestStatus
 from signalhub.models.outbox_message import OutboxMessage, OutboxStatus, Priority
 from signalhub.models.payment import Payment, PaymentProvider, PaymentStatus
+from signalhub.models.payment_request import (
+    PaymentMethod,
+    PaymentRequest,
+    PaymentRequestStatus,
+)
 from signalhub.models.product import Product, Tier
 from signalhub.models.refresh_token import RefreshToken
 from signalhub.models.signal import OrderType, Signal, SignalSide, SignalStatus
@@ -41,6 +47,8 @@ __all__ = [
     "DeviceNonce",
     "DeviceStatus",
     "Entitlement",
+    "IdempotencyKey",
+    "IdempotencyStatus",
     "KnowledgeArticle",
     "KnowledgeArticleView",
     "KnowledgeCategory",
@@ -51,7 +59,10 @@ __all__ = [
     "OutboxMessage",
     "OutboxStatus",
     "Payment",
+    "PaymentMethod",
     "PaymentProvider",
+    "PaymentRequest",
+    "PaymentRequestStatus",
     "PaymentStatus",
     "PositionType",
     "Priority",

@@ -6,7 +6,6 @@ from enum import StrEnum
 from sqlalchemy import (
     Boolean,
     Date,
-    Enum,
     ForeignKey,
     Index,
     Integer,
@@ -16,7 +15,14 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from signalhub.models.base import Base, BigIntId, IdMixin, TimestampMixin, UTCDateTime
+from signalhub.models.base import (
+    Base,
+    BigIntId,
+    IdMixin,
+    TimestampMixin,
+    UTCDateTime,
+    str_enum,
+)
 
 
 class KnowledgeCategory(StrEnum):
@@ -46,9 +52,7 @@ class KnowledgeArticle(IdMixin, TimestampMixin, Base):
     slug: Mapped[str] = mapped_column(String(48), nullable=False)
     language: Mapped[str] = mapped_column(String(8), nullable=False)
     title: Mapped[str] = mapped_column(String(200), nullable=False)
-    category: Mapped[KnowledgeCategory] = mapped_column(
-        Enum(KnowledgeCategory, native_enum=False, length=16), nullable=False
-    )
+    category: Mapped[KnowledgeCategory] = mapped_column(str_enum(KnowledgeCategory), nullable=False)
     body: Mapped[str] = mapped_column(Text, nullable=False)
     keywords: Mapped[str] = mapped_column(String(500), default="", nullable=False)
     is_published: Mapped[bool] = mapped_column(Boolean, default=True, nullable=False)

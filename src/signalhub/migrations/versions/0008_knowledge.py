@@ -4,8 +4,8 @@ SQLite gets an FTS5 external-content table kept in step by triggers; PostgreSQL 
 weighted tsvector column (title A, keywords B, body C) under a GIN index. Russian articles are
 stemmed as Russian, every other language as English.
 
-Revision ID: 0007
-Revises: 0006
+Revision ID: 0008
+Revises: 0007
 Create Date: 2026-11-30 13:00:00
 """
 
@@ -14,8 +14,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0007"
-down_revision: str | None = "0006"
+revision: str = "0008"
+down_revision: str | None = "0007"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
