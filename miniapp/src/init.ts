@@ -16,26 +16,32 @@ import { hasTelegramClient } from './telegram';
 export interface TelegramEnv {
   /** Raw initData exactly as Telegram passed it; undefined outside Telegram. */
   initData: string | undefined;
-  /** The `startapp` parameter the Mini App was opened with (a broadcast button sets one). */
-  startParam?: string;
   platform: 'base' | 'ios';
   appearance: 'light' | 'dark';
+  /** The `startapp` parameter of the link that opened the Mini App, e.g. `help_refunds` or a
+   * broadcast button's `bc12_0`. */
+  startParam: string | undefined;
 }
 
 function systemAppearance(): TelegramEnv['appearance'] {
   return window.matchMedia?.('(prefers-color-scheme: dark)').matches ? 'dark' : 'light';
 }
 
-/** Reads initData straight from the hash when the SDK cannot parse the launch params. */
-function initDataFromHash(): string | undefined {
-  return new URLSearchParams(window.location.hash.slice(1)).get('tgWebAppData') ?? undefined;
+/** Reads a launch parameter straight from the hash when the SDK cannot parse the launch params. */
+function fromHash(name: string): string | undefined {
+  return new URLSearchParams(window.location.hash.slice(1)).get(name) ?? undefined;
 }
 
 export async function initTelegram(): Promise<TelegramEnv> {
   if (import.meta.env.DEV) await import('./mockEnv');
 
   if (!isTMA()) {
-    return { initData: initDataFromHash(), platform: 'base', appearance: systemAppearance() };
+    return {
+      initData: fromHash('tgWebAppData'),
+      platform: 'base',
+      appearance: systemAppearance(),
+      startParam: fromHash('tgWebAppStartParam'),
+    };
   }
 
   const inClient = hasTelegramClient();
@@ -58,8 +64,8 @@ export async function initTelegram(): Promise<TelegramEnv> {
   const platform = launchParams.tgWebAppPlatform;
   return {
     initData: retrieveRawInitData(),
-    startParam: launchParams.tgWebAppStartParam,
     platform: platform === 'ios' || platform === 'macos' ? 'ios' : 'base',
     appearance: isThemeParamsDark() ? 'dark' : 'light',
+    startParam: launchParams.tgWebAppStartParam,
   };
 }

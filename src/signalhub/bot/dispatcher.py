@@ -17,7 +17,7 @@ from aiogram.fsm.storage.redis import RedisStorage
 
 from signalhub.bot.middlewares.session import DatabaseSessionMiddleware
 from signalhub.bot.middlewares.user import UserMiddleware
-from signalhub.bot.routers import admin, approvals, login, marketing, payments, shop, start
+from signalhub.bot.routers import admin, approvals, help, login, marketing, payments, shop, start
 from signalhub.config import Settings
 from signalhub.db import Database
 
@@ -31,6 +31,7 @@ ROUTER_FACTORIES: tuple[Callable[[], Router], ...] = (
     admin.create_router,
     marketing.create_router,
     approvals.create_router,
+    help.create_router,
 )
 
 
