@@ -25,11 +25,22 @@ export type QrStart = Schemas['LoginStarted'];
 export type PaymentStatus = Schemas['PaymentStatus'];
 export type Payment = Schemas['PaymentOut'];
 export type Billing = Schemas['BillingOut'];
+export type KnowledgeCategory = Schemas['KnowledgeCategory'];
+export type KnowledgePage = Schemas['KnowledgePage'];
+export type SnippetPart = Schemas['SnippetPart'];
+export type Article = Schemas['ArticleOut'];
+
+export interface KnowledgeQuery {
+  query: string;
+  category: KnowledgeCategory | null;
+  lang: string;
+}
 export type AccountLink = Schemas['AccountLinkOut'];
 export type LinkRequest = Schemas['LinkRequest'];
 export type Positions = Schemas['PositionsOut'];
 export type Position = Schemas['PositionOut'];
 export type TradeMode = Schemas['TradeMode'];
+export type MarketingPreference = Schemas['MarketingPreference'];
 export type Approval = Schemas['ApprovalOut'];
 export type ApprovalPage = Schemas['ApprovalPage'];
 export type Signal = Schemas['SignalOut'];
@@ -149,6 +160,21 @@ export function createApi(credentials: Credentials) {
 
   return {
     billing: () => authorized<Billing>('/api/v1/billing'),
+    marketing: () => authorized<MarketingPreference>('/api/v1/me/marketing'),
+    setMarketing: (subscribed: boolean) =>
+      authorized<MarketingPreference>('/api/v1/me/marketing', withJson('PUT', { subscribed })),
+    /** A broadcast's Mini App button opened the app with this `startapp` parameter. */
+    reportCta: (startParam: string) =>
+      authorized<null>('/api/v1/marketing/cta', withJson('POST', { start_param: startParam })),
+    knowledge: ({ query, category, lang }: KnowledgeQuery) => {
+      const params = new URLSearchParams({ lang });
+      if (query) params.set('query', query);
+      if (category) params.set('category', category);
+      return authorized<KnowledgePage>(`/api/v1/knowledge?${params}`);
+    },
+    // Signed in, so that the reader counts toward the article's views (once a day).
+    article: (slug: string, lang: string) =>
+      authorized<Article>(`/api/v1/knowledge/${encodeURIComponent(slug)}?${new URLSearchParams({ lang })}`),
     accounts: () => authorized<AccountLink[]>('/api/v1/accounts'),
     linkAccount: (body: LinkRequest) => authorized<AccountLink>('/api/v1/accounts/link', withJson('POST', body)),
     makePrimary: (id: number) => authorized<AccountLink>(`/api/v1/accounts/${id}/primary`, { method: 'PUT' }),

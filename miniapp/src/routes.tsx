@@ -1,6 +1,8 @@
 import type { ReactNode } from 'react';
 import type { Api } from './api';
 import { ApprovalsIcon, BillingIcon, DevicesIcon, PositionsIcon } from './components/TabIcons';
+import { HelpArticlePage } from './help/HelpArticlePage';
+import { HelpPage } from './help/HelpPage';
 import { BillingTab } from './pages/BillingTab';
 import { AccountsPage } from './pages/AccountsPage';
 import { ApprovalsTab } from './pages/ApprovalsTab';
@@ -44,6 +46,8 @@ export const ROUTES: readonly Route[] = [
   { kind: 'tab', id: 'billing', path: '/billing', label: 'Billing', icon: <BillingIcon />, render: ({ api }) => <BillingTab api={api} /> },
   { kind: 'tab', id: 'devices', path: '/devices', label: 'Devices', icon: <DevicesIcon />, render: () => <DevicesTab /> },
   { kind: 'tab', id: 'positions', path: '/positions', label: 'Positions', icon: <PositionsIcon />, render: ({ api }) => <PositionsTab api={api} /> },
+  { kind: 'page', path: '/help', render: ({ api }) => <HelpPage api={api} /> },
+  { kind: 'page', path: '/help/:slug', render: ({ api, params }) => <HelpArticlePage api={api} slug={params.slug} /> },
   { kind: 'page', path: '/positions/accounts', render: ({ api }) => <AccountsPage api={api} /> },
   { kind: 'page', path: '/pay', render: ({ api }) => <PaymentPage api={api} initialProduct={productParam()} /> },
   { kind: 'page', path: '/pay/:outcome', render: ({ api }) => <PaymentPage api={api} initialProduct={productParam()} /> },

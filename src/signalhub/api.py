@@ -14,6 +14,9 @@ from signalhub.bot.routes import router as telegram_router
 from signalhub.catalog.routes import router as catalog_router
 from signalhub.devices.routes import ea_router
 from signalhub.devices.routes import router as devices_router
+from signalhub.knowledge.routes import router as knowledge_router
+from signalhub.marketing.routes import redirect_router as cta_redirect_router
+from signalhub.marketing.routes import router as marketing_router
 from signalhub.miniapp.routes import router as miniapp_router
 from signalhub.ops.routes import router as ops_router
 from signalhub.positions.routes import router as positions_router
@@ -27,7 +30,10 @@ for domain_router in (
     oauth_router,
     users_router,
     catalog_router,
+    knowledge_router,
     billing_router,
+    marketing_router,
+    cta_redirect_router,
     accounts_router,
     positions_router,
     devices_router,

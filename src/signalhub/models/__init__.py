@@ -10,9 +10,23 @@ from signalhub.models.account_snapshot import (
 from signalhub.models.approval import Approval, ApprovalChannel, ApprovalStatus
 from signalhub.models.audit_log import AuditLog
 from signalhub.models.base import Base
+from signalhub.models.broadcast import (
+    Broadcast,
+    BroadcastClick,
+    BroadcastDelivery,
+    BroadcastStatus,
+    BroadcastTemplate,
+    DeliveryStatus,
+)
 from signalhub.models.device import Device, DeviceNonce, DeviceStatus
 from signalhub.models.entitlement import Entitlement
 from signalhub.models.idempotency_key import IdempotencyKey, IdempotencyStatus
+from signalhub.models.knowledge_article import (
+    KnowledgeArticle,
+    KnowledgeArticleView,
+    KnowledgeCategory,
+    KnowledgeSearchMiss,
+)
 from signalhub.models.login_request import LoginRequest, LoginRequestStatus
 from signalhub.models.outbox_message import OutboxMessage, OutboxStatus, Priority
 from signalhub.models.payment import Payment, PaymentProvider, PaymentStatus
@@ -37,12 +51,22 @@ __all__ = [
     "ApprovalStatus",
     "AuditLog",
     "Base",
+    "Broadcast",
+    "BroadcastClick",
+    "BroadcastDelivery",
+    "BroadcastStatus",
+    "BroadcastTemplate",
+    "DeliveryStatus",
     "Device",
     "DeviceNonce",
     "DeviceStatus",
     "Entitlement",
     "IdempotencyKey",
     "IdempotencyStatus",
+    "KnowledgeArticle",
+    "KnowledgeArticleView",
+    "KnowledgeCategory",
+    "KnowledgeSearchMiss",
     "LoginRequest",
     "LoginRequestStatus",
     "OrderType",

@@ -79,3 +79,7 @@ async def promote_to_admin(session: AsyncSession, telegram_id: int) -> bool:
         session, "user.promoted", subject_type="user", subject_id=user.id, user_id=user.id
     )
     return True
+
+
+async def set_marketing_opt_out(session: AsyncSession, user_id: int, opted_out: bool) -> None:
+    await UserRepository(session).set_marketing_opt_out(user_id, opted_out)
