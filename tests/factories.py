@@ -90,11 +90,20 @@ async def create_payment(
     return payment
 
 
-async def grant_tier(session: AsyncSession, user: User, tier: Tier) -> None:
-    """The user holds `tier` from now on, bought like any other purchase."""
-    product = await create_product(session, tier=tier)
-    payment = await create_payment(session, user, product)
-    await entitlements.grant(session, product, payment, utcnow())
+async def create_subscriber(
+    session: AsyncSession,
+    tier: Tier = Tier.premium,
+    *,
+    telegram_id: int | None = None,
+    now: datetime | None = None,
+    duration_days: int = 30,
+) -> User:
+    """A trader holding `tier` from `now` for `duration_days`, paid and granted for real."""
+    user = await create_user(session, telegram_id=telegram_id)
+    product = await create_product(session, tier=tier, duration_days=duration_days)
+    payment = await create_payment(session, user, product, now=now)
+    await entitlements.grant(session, product, payment, now or utcnow())
+    return user
 
 
 async def create_device(

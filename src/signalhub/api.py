@@ -14,6 +14,7 @@ from signalhub.devices.routes import ea_router
 from signalhub.devices.routes import router as devices_router
 from signalhub.miniapp.routes import router as miniapp_router
 from signalhub.ops.routes import router as ops_router
+from signalhub.signals.routes import router as signals_router
 from signalhub.users.routes import router as users_router
 
 router = APIRouter()
@@ -27,6 +28,7 @@ for domain_router in (
     devices_router,
     ea_router,
     stripe_router,
+    signals_router,
     telegram_router,
     miniapp_router,
 ):

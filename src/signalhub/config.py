@@ -63,6 +63,7 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     max_body_bytes: int = 1024 * 1024
     device_secret_key: SecretStr | None = None
+    signal_fanout_batch_size: int = Field(default=500, ge=1, le=5000)
 
     @field_validator("admin_telegram_ids", mode="before")
     @classmethod

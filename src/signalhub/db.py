@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import (
 )
 
 from signalhub.errors import AppError
+from signalhub.kit.bus import Bus, MemoryBus, take_pending
 
 if TYPE_CHECKING:
     from signalhub.config import Settings
@@ -96,14 +97,19 @@ def _sqlite_begin(connection: Any) -> None:
 
 class Database:
     def __init__(
-        self, engine: AsyncEngine, sessionmaker: async_sessionmaker[AsyncSession] | None = None
+        self,
+        engine: AsyncEngine,
+        sessionmaker: async_sessionmaker[AsyncSession] | None = None,
+        bus: Bus | None = None,
     ) -> None:
         self.engine = engine
         self.sessionmaker = sessionmaker or async_sessionmaker(engine, expire_on_commit=False)
+        # Live updates queued by the work (kit.bus.publish_after_commit) go out after commit.
+        self.bus = bus or MemoryBus()
 
     @classmethod
-    def from_url(cls, url: str, **kwargs: Any) -> Database:
-        return cls(create_engine(url, **kwargs))
+    def from_url(cls, url: str, *, bus: Bus | None = None, **kwargs: Any) -> Database:
+        return cls(create_engine(url, **kwargs), bus=bus)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Database:
@@ -127,14 +133,18 @@ class Database:
                 yield session
             except AppError as error:
                 if error.commit_transaction:
-                    await session.commit()
+                    await self._commit(session)
                 else:
                     await session.rollback()
                 raise
             except BaseException:
                 await session.rollback()
                 raise
-            await session.commit()
+            await self._commit(session)
+
+    async def _commit(self, session: AsyncSession) -> None:
+        await session.commit()
+        await self.bus.publish_many(take_pending(session))
 
     async def ping(self) -> bool:
         try:

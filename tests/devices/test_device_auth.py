@@ -22,15 +22,14 @@ from signalhub.devices.signing import signed_headers
 from signalhub.kit.crypto import SecretBox
 from signalhub.kit.time import utcnow
 from signalhub.models import Device, Tier
-from tests.factories import create_device, create_user, grant_tier
+from tests.factories import create_device, create_subscriber
 
 ME = "/api/v1/ea/me"
 
 
 @pytest.fixture
 async def device(session: AsyncSession, settings: Settings) -> devices.Registration:
-    user = await create_user(session)
-    await grant_tier(session, user, Tier.vip)
+    user = await create_subscriber(session, Tier.vip)
     registration = await create_device(session, settings, user)
     await session.commit()
     return registration
@@ -131,8 +130,7 @@ async def test_another_devices_id_with_this_signature(
     settings: Settings,
     device: devices.Registration,
 ) -> None:
-    other_user = await create_user(session)
-    await grant_tier(session, other_user, Tier.premium)
+    other_user = await create_subscriber(session)
     other = await create_device(session, settings, other_user)
     await session.commit()
     headers = headers_for(device)
@@ -289,8 +287,7 @@ async def test_concurrent_replays_let_exactly_one_through(
     from signalhub.app import create_app
 
     async with committing_database.transaction() as session:
-        user = await create_user(session)
-        await grant_tier(session, user, Tier.premium)
+        user = await create_subscriber(session)
         registration = await create_device(session, settings, user)
     app: FastAPI = create_app(settings, committing_database)
     async with LifespanManager(app):

@@ -14,7 +14,7 @@ from aiogram.client.telegram import TelegramAPIServer
 
 from signalhub.bot.middlewares.session import DatabaseSessionMiddleware
 from signalhub.bot.middlewares.user import UserMiddleware
-from signalhub.bot.routers import admin, login, payments, shop, start
+from signalhub.bot.routers import admin, approvals, login, payments, shop, start
 from signalhub.config import Settings
 from signalhub.db import Database
 
@@ -26,6 +26,7 @@ ROUTER_FACTORIES: tuple[Callable[[], Router], ...] = (
     shop.create_router,
     payments.create_router,
     admin.create_router,
+    approvals.create_router,
 )
 
 

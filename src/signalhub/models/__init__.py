@@ -1,5 +1,6 @@
 """Every table, imported here so Alembic's target_metadata sees them all."""
 
+from signalhub.models.approval import Approval, ApprovalChannel, ApprovalStatus
 from signalhub.models.audit_log import AuditLog
 from signalhub.models.base import Base
 from signalhub.models.device import Device, DeviceNonce, DeviceStatus
@@ -9,10 +10,14 @@ from signalhub.models.outbox_message import OutboxMessage, OutboxStatus, Priorit
 from signalhub.models.payment import Payment, PaymentProvider, PaymentStatus
 from signalhub.models.product import Product, Tier
 from signalhub.models.refresh_token import RefreshToken
+from signalhub.models.signal import OrderType, Signal, SignalSide, SignalStatus
 from signalhub.models.stripe_event import StripeEvent, StripeEventStatus
 from signalhub.models.user import Role, User
 
 __all__ = [
+    "Approval",
+    "ApprovalChannel",
+    "ApprovalStatus",
     "AuditLog",
     "Base",
     "Device",
@@ -21,6 +26,7 @@ __all__ = [
     "Entitlement",
     "LoginRequest",
     "LoginRequestStatus",
+    "OrderType",
     "OutboxMessage",
     "OutboxStatus",
     "Payment",
@@ -30,6 +36,9 @@ __all__ = [
     "Product",
     "RefreshToken",
     "Role",
+    "Signal",
+    "SignalSide",
+    "SignalStatus",
     "StripeEvent",
     "StripeEventStatus",
     "Tier",

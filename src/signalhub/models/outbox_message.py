@@ -47,3 +47,9 @@ class OutboxMessage(IdMixin, CreatedAtMixin, Base):
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     telegram_message_id: Mapped[int | None] = mapped_column(BigInteger)
     last_error: Mapped[str | None] = mapped_column(Text)
+    # Not sent after this moment (a signal's request is worthless once the signal expired).
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Set on an edit: instead of a new message, this row rewrites the message `edit_of_id` sent.
+    edit_of_id: Mapped[int | None] = mapped_column(
+        BigIntId, ForeignKey("outbox.id", ondelete="CASCADE")
+    )

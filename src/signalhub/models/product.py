@@ -21,6 +21,10 @@ class Tier(StrEnum):
     def rank(self) -> int:
         return list(Tier).index(self)
 
+    def and_above(self) -> list[Tier]:
+        """The tiers that include this one."""
+        return [tier for tier in Tier if tier.rank >= self.rank]
+
 
 class Product(IdMixin, TimestampMixin, Base):
     __tablename__ = "products"

@@ -2,8 +2,9 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import select, text, update
+from sqlalchemy import Select, insert, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from signalhub.kit.repository import Repository
@@ -16,6 +17,39 @@ class OutboxRepository(Repository):
         await self.session.flush()
         return message
 
+    async def add_many(self, rows: Sequence[dict[str, Any]]) -> list[int]:
+        """One INSERT for a batch (a signal's fan-out); the ids come back in the rows' order."""
+        if not rows:
+            return []
+        result = await self.session.execute(
+            insert(OutboxMessage).returning(OutboxMessage.id, sort_by_parameter_order=True),
+            list(rows),
+        )
+        return list(result.scalars())
+
+    async def get(self, message_id: int) -> OutboxMessage | None:
+        return await self.session.get(OutboxMessage, message_id)
+
+    async def rewrite_pending(self, message_id: int, text: str, buttons: list[Any] | None) -> bool:
+        """Changes a message nobody has claimed yet; False once a sender has it (the
+        status check and the write are one statement, so a concurrent claim cannot slip in)."""
+        result = await self.session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id == message_id, OutboxMessage.status == OutboxStatus.pending)
+            .values(text=text, buttons=buttons)
+            .execution_options(synchronize_session=False)
+        )
+        return bool(getattr(result, "rowcount", 0))
+
+    async def drop_pending(self, ids: Select[Any], reason: str) -> int:
+        result = await self.session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.status == OutboxStatus.pending, OutboxMessage.id.in_(ids))
+            .values(status=OutboxStatus.dropped, last_error=reason)
+            .execution_options(synchronize_session=False)
+        )
+        return int(getattr(result, "rowcount", 0) or 0)
+
     async def claim_due(
         self, now: datetime, limit: int, cooling_chats: Collection[int]
     ) -> Sequence[OutboxMessage]:
@@ -26,6 +60,7 @@ class OutboxRepository(Repository):
             .where(
                 OutboxMessage.status == OutboxStatus.pending,
                 OutboxMessage.next_attempt_at <= now,
+                or_(OutboxMessage.expires_at.is_(None), OutboxMessage.expires_at > now),
             )
             .order_by(OutboxMessage.priority, OutboxMessage.id)
             .limit(limit)

@@ -59,6 +59,16 @@ BATCH_SECONDS = 0.25
 # Candidates fetched per slot, so chats still cooling down do not starve the batch.
 OVERFETCH = 4
 PERMANENT_ERRORS = (TelegramBadRequest, TelegramNotFound, TelegramEntityTooLarge)
+# An edit whose original is still on its way waits this long before looking again.
+EDIT_WAIT_S = 1.0
+
+
+class OriginalNotSentYet(Exception):
+    """An edit was claimed before the message it edits reached Telegram."""
+
+
+class NothingToEdit(Exception):
+    """The message an edit rewrites was never delivered (dropped, failed, interrupted)."""
 
 
 class RateLimiter:
@@ -238,12 +248,40 @@ class OutboxSender:
         self.undispatched = [message.id for message in batch]
         return batch
 
-    async def _send(self, message: OutboxMessage) -> None:
-        try:
+    async def _deliver(self, message: OutboxMessage) -> int:
+        """Sends the message, or applies the edit; returns the Telegram message id."""
+        if message.edit_of_id is None:
             sent = await self.bot.send_message(
                 chat_id=message.chat_id,
                 text=message.text,
                 reply_markup=reply_markup(message.buttons),
+            )
+            return sent.message_id
+        async with self.database.transaction() as session:
+            original = await OutboxRepository(session).get(message.edit_of_id)
+        if original is not None and original.status in (
+            OutboxStatus.pending,
+            OutboxStatus.sending,
+        ):
+            raise OriginalNotSentYet
+        if original is None or original.telegram_message_id is None:
+            raise NothingToEdit
+        await self.bot.edit_message_text(
+            text=message.text,
+            chat_id=message.chat_id,
+            message_id=original.telegram_message_id,
+            reply_markup=reply_markup(message.buttons),
+        )
+        return original.telegram_message_id
+
+    async def _send(self, message: OutboxMessage) -> None:
+        try:
+            telegram_message_id = await self._deliver(message)
+        except OriginalNotSentYet:
+            await self._write_give_back(message, EDIT_WAIT_S)
+        except NothingToEdit:
+            await self._write_finish(
+                message, OutboxStatus.dropped, "the message to edit was never delivered"
             )
         except TelegramRetryAfter as error:
             self.limiter.pause(error.retry_after)
@@ -262,7 +300,7 @@ class OutboxSender:
             await self._write_retry(message, f"{type(error).__name__}: {error}")
         else:
             async with self.database.transaction() as session:
-                await OutboxRepository(session).mark_sent(message.id, sent.message_id, utcnow())
+                await OutboxRepository(session).mark_sent(message.id, telegram_message_id, utcnow())
         finally:
             self.in_flight_limit.release()
 

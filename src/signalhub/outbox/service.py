@@ -3,8 +3,12 @@ caused it; the sender drains the table under Telegram's rate limits."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
+from sqlalchemy import Select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from signalhub.kit.time import utcnow
@@ -24,9 +28,10 @@ async def enqueue(
     priority: Priority = Priority.transactional,
     kind: str,
     user_id: int | None = None,
+    expires_at: datetime | None = None,
+    edit_of_id: int | None = None,
 ) -> OutboxMessage:
     now = utcnow()
-    buttons_json: list[Any] | None = [list(row) for row in buttons] if buttons else None
     return await OutboxRepository(session).add(
         OutboxMessage(
             chat_id=chat_id,
@@ -34,13 +39,85 @@ async def enqueue(
             kind=kind,
             priority=int(priority),
             text=text,
-            buttons=buttons_json,
+            buttons=_buttons_json(buttons),
             status=OutboxStatus.pending,
             attempts=0,
             next_attempt_at=now,
             created_at=now,
+            expires_at=expires_at,
+            edit_of_id=edit_of_id,
         )
     )
+
+
+@dataclass(frozen=True)
+class NewMessage:
+    chat_id: int
+    text: str
+    buttons: Buttons | None
+    user_id: int | None
+
+
+async def enqueue_many(
+    session: AsyncSession,
+    messages: Sequence[NewMessage],
+    *,
+    priority: Priority,
+    kind: str,
+    expires_at: datetime | None = None,
+) -> list[int]:
+    """A batch in one statement; the new rows' ids in the order of `messages`."""
+    now = utcnow()
+    return await OutboxRepository(session).add_many(
+        [
+            {
+                "chat_id": message.chat_id,
+                "user_id": message.user_id,
+                "kind": kind,
+                "priority": int(priority),
+                "text": message.text,
+                "buttons": _buttons_json(message.buttons),
+                "status": OutboxStatus.pending,
+                "attempts": 0,
+                "next_attempt_at": now,
+                "created_at": now,
+                "expires_at": expires_at,
+            }
+            for message in messages
+        ]
+    )
+
+
+async def replace(
+    session: AsyncSession, message_id: int, text: str, *, priority: Priority, kind: str
+) -> OutboxMessage | None:
+    """Makes the chat show `text` (without buttons) instead of message `message_id`: still
+    queued, the message itself is rewritten; already sent (or being sent), an edit is queued,
+    which the sender applies once the original has its Telegram message id."""
+    repository = OutboxRepository(session)
+    if await repository.rewrite_pending(message_id, text, None):
+        return None
+    original = await repository.get(message_id)
+    if original is None:
+        return None
+    return await enqueue(
+        session,
+        original.chat_id,
+        text,
+        priority=priority,
+        kind=kind,
+        user_id=original.user_id,
+        edit_of_id=original.id,
+    )
+
+
+async def drop_pending(session: AsyncSession, ids: Select[Any], reason: str) -> int:
+    """Unsent messages among `ids` are never sent (the offer they carry has ended)."""
+    return await OutboxRepository(session).drop_pending(ids, reason)
+
+
+def _buttons_json(buttons: Buttons | None) -> list[Any] | None:
+    return [list(row) for row in buttons] if buttons else None
 
 
 async def alert_admins(

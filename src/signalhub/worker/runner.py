@@ -13,6 +13,7 @@ from signalhub.config import Settings
 from signalhub.db import Database
 from signalhub.kit.time import utcnow
 from signalhub.outbox.sender import OutboxSender
+from signalhub.signals.tasks import fan_out_forever
 from signalhub.worker.jobs import DEFAULT_JOBS, PeriodicJob
 
 logger = logging.getLogger("signalhub.worker")
@@ -49,6 +50,12 @@ class Worker:
     @asynccontextmanager
     async def running(self) -> AsyncIterator[None]:
         tasks = [asyncio.create_task(self._every(job), name=job.name) for job in self.jobs]
+        tasks.append(
+            asyncio.create_task(
+                fan_out_forever(self.database, self.settings.signal_fanout_batch_size),
+                name="signal_fan_out",
+            )
+        )
         bot = create_bot(self.settings) if self.send_outbox else None
         if bot is not None:
             sender = OutboxSender(self.settings, self.database, bot)

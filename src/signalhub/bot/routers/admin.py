@@ -1,5 +1,6 @@
 """Admin commands. `/refund <telegram_payment_charge_id>`: Telegram refunds the Stars, then the
-ledger, the entitlement and the audit log follow."""
+ledger, the entitlement and the audit log follow. `/signal ...`: publishes a signal (see
+`signals.command` for the syntax)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,9 @@ from signalhub.billing.stars import service as stars
 from signalhub.errors import NotFound
 from signalhub.kit.time import utcnow
 from signalhub.models import Role, User
+from signalhub.signals import command as signal_command
+from signalhub.signals import messages as signal_messages
+from signalhub.signals import service as signals
 
 
 async def refund(
@@ -49,7 +53,26 @@ async def refund(
     await message.answer(f"Refunded {payment.amount_minor} Stars to {payer.telegram_id}.")
 
 
+async def publish_signal(
+    message: Message, command: CommandObject, user: User, session: AsyncSession
+) -> None:
+    if user.role != Role.admin:
+        await message.answer("Only admins can publish signals.")
+        return
+    try:
+        data = signal_command.parse(command.args or "")
+    except signal_command.CommandError as error:
+        await message.answer(str(error))
+        return
+    signal = await signals.publish(session, data, user.id, utcnow())
+    await message.answer(
+        f"Signal #{signal.id} published to {signal.min_tier.value} traders and above:\n\n"
+        f"{signal_messages.request_text(signal)}"
+    )
+
+
 def create_router() -> Router:
     router = Router(name="admin")
     router.message.register(refund, Command("refund"))
+    router.message.register(publish_signal, Command("signal"))
     return router

@@ -1,0 +1,157 @@
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Query, Request, Response, status
+
+from signalhub.auth.dependencies import AdminUser, CurrentUser
+from signalhub.dependencies import SessionDep
+from signalhub.kit.time import utcnow
+from signalhub.models import ApprovalChannel, ApprovalStatus
+from signalhub.signals import service
+from signalhub.signals.schemas import (
+    AdminSignalOut,
+    AdminSignalPage,
+    ApprovalOut,
+    ApprovalPage,
+    SignalCreate,
+)
+
+router = APIRouter(prefix="/api/v1", tags=["signals"])
+
+MAX_ID = 2**63 - 1
+SignalId = Annotated[int, Path(ge=1, le=MAX_ID)]
+ApprovalId = Annotated[int, Path(ge=1, le=MAX_ID)]
+Before = Annotated[int | None, Query(ge=1, le=MAX_ID, description="Items older than this id.")]
+Limit = Annotated[int, Query(ge=1, le=100)]
+
+
+def _error(description: str) -> dict[str, Any]:
+    return {
+        "description": description,
+        "content": {
+            "application/json": {
+                "schema": {
+                    "type": "object",
+                    "properties": {
+                        "error": {
+                            "type": "object",
+                            "properties": {
+                                "code": {"type": "string"},
+                                "message": {"type": "string"},
+                            },
+                            "required": ["code", "message"],
+                        }
+                    },
+                    "required": ["error"],
+                }
+            }
+        },
+    }
+
+
+AUTH_ERRORS: dict[int | str, dict[str, Any]] = {401: _error("Missing or invalid access token.")}
+ADMIN_ERRORS: dict[int | str, dict[str, Any]] = {**AUTH_ERRORS, 403: _error("Admins only.")}
+DECISION_ERRORS: dict[int | str, dict[str, Any]] = {
+    **AUTH_ERRORS,
+    404: _error("No such approval among the caller's (`approval_not_found`)."),
+    409: _error("`already_decided`, `signal_expired` or `signal_cancelled`."),
+}
+
+
+@router.post(
+    "/admin/signals",
+    response_model=AdminSignalOut,
+    status_code=status.HTTP_201_CREATED,
+    responses=ADMIN_ERRORS,
+)
+async def publish_signal(body: SignalCreate, admin: AdminUser, session: SessionDep) -> Any:
+    """Publishes a signal; the worker offers it to every eligible trader in batches."""
+    now = utcnow()
+    signal = await service.publish(session, body, admin.id, now)
+    return (await service.admin_views(session, [signal], now))[0]
+
+
+@router.post(
+    "/admin/signals/{signal_id}/cancel",
+    response_model=AdminSignalOut,
+    responses={
+        **ADMIN_ERRORS,
+        404: _error("No such signal."),
+        409: _error("The signal has expired."),
+    },
+)
+async def cancel_signal(signal_id: SignalId, admin: AdminUser, session: SessionDep) -> Any:
+    now = utcnow()
+    signal = await service.cancel(session, signal_id, admin.id, now)
+    return (await service.admin_views(session, [signal], now))[0]
+
+
+@router.get("/admin/signals", response_model=AdminSignalPage, responses=ADMIN_ERRORS)
+async def list_signals(
+    _admin: AdminUser, session: SessionDep, before: Before = None, limit: Limit = 20
+) -> AdminSignalPage:
+    """Newest first, with each signal's approval counts."""
+    return await service.admin_page(session, before, limit, utcnow())
+
+
+@router.get(
+    "/approvals/pending",
+    response_model=list[ApprovalOut],
+    responses={**AUTH_ERRORS, 304: {"description": "Unchanged since the ETag sent."}},
+)
+async def pending_approvals(
+    request: Request, response: Response, user: CurrentUser, session: SessionDep
+) -> Any:
+    """The caller's undecided, unexpired approvals, newest first. The weak ETag covers which
+    approvals are listed (not `seconds_left`, which a client counts down from `expires_at`)."""
+    approvals = await service.pending(session, user.id, utcnow())
+    etag = _weak_etag([(item.id, item.signal.status.value) for item in approvals])
+    headers = {"ETag": etag, "Cache-Control": "private, no-cache"}
+    if etag in _etags(request.headers.get("if-none-match", "")):
+        return Response(status_code=status.HTTP_304_NOT_MODIFIED, headers=headers)
+    response.headers.update(headers)
+    return approvals
+
+
+@router.get("/approvals", response_model=ApprovalPage, responses=AUTH_ERRORS)
+async def approval_history(
+    user: CurrentUser,
+    session: SessionDep,
+    status_filter: Annotated[ApprovalStatus | None, Query(alias="status")] = None,
+    before: Before = None,
+    limit: Limit = 20,
+) -> ApprovalPage:
+    """The caller's approvals, newest first, optionally of one status."""
+    return await service.history(session, user.id, status_filter, before, limit, utcnow())
+
+
+@router.post(
+    "/approvals/{approval_id}/approve", response_model=ApprovalOut, responses=DECISION_ERRORS
+)
+async def approve(approval_id: ApprovalId, user: CurrentUser, session: SessionDep) -> ApprovalOut:
+    return await service.decide(
+        session, approval_id, user.id, True, ApprovalChannel.miniapp, utcnow()
+    )
+
+
+@router.post(
+    "/approvals/{approval_id}/reject", response_model=ApprovalOut, responses=DECISION_ERRORS
+)
+async def reject(approval_id: ApprovalId, user: CurrentUser, session: SessionDep) -> ApprovalOut:
+    return await service.decide(
+        session, approval_id, user.id, False, ApprovalChannel.miniapp, utcnow()
+    )
+
+
+def _weak_etag(state: object) -> str:
+    digest = hashlib.sha256(json.dumps(state, separators=(",", ":")).encode()).hexdigest()
+    return f'W/"{digest[:32]}"'
+
+
+def _etags(header: str) -> set[str]:
+    """If-None-Match compares weakly (RFC 9110 13.1.2): `"x"` matches `W/"x"`."""
+    tags = {tag.strip() for tag in header.split(",") if tag.strip()}
+    return tags | {f"W/{tag}" for tag in tags if not tag.startswith("W/")}
