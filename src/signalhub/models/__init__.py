@@ -4,6 +4,7 @@ from signalhub.models.approval import Approval, ApprovalChannel, ApprovalStatus
 from signalhub.models.audit_log import AuditLog
 from signalhub.models.base import Base
 from signalhub.models.device import Device, DeviceNonce, DeviceStatus
+from signalhub.models.ea_delivery import DeliveryStatus, EaDelivery
 from signalhub.models.entitlement import Entitlement
 from signalhub.models.login_request import LoginRequest, LoginRequestStatus
 from signalhub.models.outbox_message import OutboxMessage, OutboxStatus, Priority
@@ -20,9 +21,11 @@ __all__ = [
     "ApprovalStatus",
     "AuditLog",
     "Base",
+    "DeliveryStatus",
     "Device",
     "DeviceNonce",
     "DeviceStatus",
+    "EaDelivery",
     "Entitlement",
     "LoginRequest",
     "LoginRequestStatus",
