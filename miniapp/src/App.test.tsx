@@ -43,6 +43,7 @@ describe('routing', () => {
       'POST /api/v1/auth/telegram': ok(tokens()),
       'GET /api/v1/billing': ok({ tier: 'vip', expires_at: null, payments: [] }),
       'GET /api/v1/app-config': ok({ bot_username: 'signalhub_bot' }),
+      'GET /api/v1/devices': ok([]),
     });
     const auth = launch('/miniapp/approvals', INIT_DATA);
     await act(() => auth.start());
@@ -53,7 +54,7 @@ describe('routing', () => {
     expect(await screen.findByTestId('billing-tier')).toHaveTextContent('VIP');
 
     await user.click(screen.getByTestId('tab-devices'));
-    expect(screen.getByTestId('empty-state')).toHaveTextContent('No devices yet');
+    expect(await screen.findByTestId('empty-state')).toHaveTextContent('No devices yet');
     await user.click(screen.getByTestId('tab-positions'));
     expect(screen.getByTestId('empty-state')).toHaveTextContent('No positions yet');
 

@@ -21,6 +21,8 @@ export type QrStart = Schemas['LoginStarted'];
 export type PaymentStatus = Schemas['PaymentStatus'];
 export type Payment = Schemas['PaymentOut'];
 export type Billing = Schemas['BillingOut'];
+export type Device = Schemas['DeviceOut'];
+export type DeviceRegistered = Schemas['DeviceRegistered'];
 
 export async function request<T>(path: string, init: RequestInit = {}): Promise<T> {
   let response: Response;
@@ -68,18 +70,25 @@ export interface Credentials {
 }
 
 export function createApi(credentials: Credentials) {
-  const send = <T>(path: string) =>
-    request<T>(path, { headers: { Authorization: `Bearer ${credentials.accessToken() ?? ''}` } });
+  const send = <T>(path: string, method: string, body: unknown) =>
+    request<T>(path, {
+      method,
+      headers: {
+        Authorization: `Bearer ${credentials.accessToken() ?? ''}`,
+        ...(body === undefined ? {} : { 'Content-Type': 'application/json' }),
+      },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
 
-  async function authorized<T>(path: string): Promise<T> {
+  async function authorized<T>(path: string, method = 'GET', body?: unknown): Promise<T> {
     try {
-      return await send<T>(path);
+      return await send<T>(path, method, body);
     } catch (error) {
       if (!(error instanceof ApiError) || error.status !== 401) throw error;
       if (!(await credentials.reauthenticate())) throw error;
     }
     try {
-      return await send<T>(path);
+      return await send<T>(path, method, body);
     } catch (error) {
       if (error instanceof ApiError && error.status === 401) credentials.signOut();
       throw error;
@@ -88,6 +97,10 @@ export function createApi(credentials: Credentials) {
 
   return {
     billing: () => authorized<Billing>('/api/v1/billing'),
+    devices: () => authorized<Device[]>('/api/v1/devices'),
+    registerDevice: (name: string) => authorized<DeviceRegistered>('/api/v1/devices', 'POST', { name }),
+    renameDevice: (id: number, name: string) => authorized<Device>(`/api/v1/devices/${id}`, 'PATCH', { name }),
+    removeDevice: (id: number) => authorized<null>(`/api/v1/devices/${id}`, 'DELETE'),
   };
 }
 

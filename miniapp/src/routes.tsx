@@ -1,7 +1,8 @@
 import type { ReactNode } from 'react';
 import type { Api } from './api';
 import { BillingTab } from './pages/BillingTab';
-import { ApprovalsTab, DevicesTab, PositionsTab } from './pages/EmptyTabs';
+import { DevicesTab } from './pages/DevicesTab';
+import { ApprovalsTab, PositionsTab } from './pages/EmptyTabs';
 
 /** What a route's page is given: the typed API client and the path's parameters. */
 export interface RouteContext {
@@ -37,7 +38,7 @@ export type Route = TabRoute | PageRoute;
 export const ROUTES: readonly Route[] = [
   { kind: 'tab', id: 'approvals', path: '/approvals', label: 'Approvals', icon: '✅', render: () => <ApprovalsTab /> },
   { kind: 'tab', id: 'billing', path: '/billing', label: 'Billing', icon: '💳', render: ({ api }) => <BillingTab api={api} /> },
-  { kind: 'tab', id: 'devices', path: '/devices', label: 'Devices', icon: '📱', render: () => <DevicesTab /> },
+  { kind: 'tab', id: 'devices', path: '/devices', label: 'Devices', icon: '📱', render: ({ api }) => <DevicesTab api={api} /> },
   { kind: 'tab', id: 'positions', path: '/positions', label: 'Positions', icon: '📈', render: () => <PositionsTab /> },
 ];
 

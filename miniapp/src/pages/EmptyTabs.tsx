@@ -4,10 +4,6 @@ export const ApprovalsTab = () => (
   <EmptyState header="No pending approvals yet" description="Signals that need your approval will appear here." />
 );
 
-export const DevicesTab = () => (
-  <EmptyState header="No devices yet" description="Trading terminals linked to your account will appear here." />
-);
-
 export const PositionsTab = () => (
   <EmptyState header="No positions yet" description="Open positions from your linked devices will appear here." />
 );
