@@ -40,6 +40,9 @@ def serve(args: argparse.Namespace, settings: Settings) -> int:
         workers=args.workers,
         log_config=None,
         proxy_headers=True,
+        # Long polls (EA) and event streams would otherwise hold a restart for their full wait;
+        # their clients reconnect.
+        timeout_graceful_shutdown=5,
     )
     return 0
 

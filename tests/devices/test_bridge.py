@@ -21,6 +21,7 @@ from signalhub.app import create_app
 from signalhub.audit.repository import AuditRepository
 from signalhub.config import Settings
 from signalhub.db import Database
+from signalhub.devices import bridge
 from signalhub.devices import service as devices
 from signalhub.devices.signing import signed_headers
 from signalhub.kit.time import utcnow
@@ -191,6 +192,23 @@ async def test_long_poll_wakes_when_the_user_approves(
     taken = await asyncio.wait_for(waiting, 10)
     assert [s["approval_id"] for s in taken] == [approval.id]
     assert time.monotonic() - started < 10
+
+
+async def test_a_long_poll_ends_when_the_device_hangs_up(
+    client: httpx.AsyncClient,
+    database: Database,
+    session: AsyncSession,
+    trader: User,
+    device: devices.Registration,
+) -> None:
+    """It stops waiting at once, and the device gets the signal at its next poll."""
+    _, approval = await offered(database, session, trader)
+    authenticated = devices.AuthenticatedDevice(device.device.id, trader.id, "Office MT5")
+    started = time.monotonic()
+    assert await bridge.long_poll(database, authenticated, 20, lambda: asyncio.sleep(0.2)) == []
+    assert time.monotonic() - started < 5
+    await approve(session, approval)
+    assert [s["approval_id"] for s in await poll(client, device)] == [approval.id]
 
 
 async def test_long_poll_answers_empty_after_the_wait(

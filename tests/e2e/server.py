@@ -42,7 +42,8 @@ def running_server(env: dict[str, str], cwd: Path) -> Iterator[str]:
     )
     base_url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
+        # A loaded CI machine can take half a minute just importing the app.
+        deadline = time.monotonic() + 90
         while True:
             try:
                 if httpx.get(f"{base_url}/healthz", timeout=1).status_code == 200:

@@ -3,6 +3,7 @@ as acknowledgements that tell the trader what their terminal did."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Awaitable, Callable
 from datetime import datetime
@@ -45,23 +46,29 @@ async def long_poll(
     database: Database,
     device: AuthenticatedDevice,
     wait_s: float,
-    client_gone: Callable[[], Awaitable[bool]],
+    disconnected: Callable[[], Awaitable[None]],
 ) -> list[EaSignal]:
     """Answers at once when something is there, else waits up to `wait_s` for the user's
     live-update channel (an approval) and looks again. Holds no database connection while it
-    waits. The subscription opens before the first look, so an approval committed in between
-    still wakes it; the bus only wakes, the database decides."""
+    waits, and stops as soon as the device hangs up (`disconnected` returns), so nothing is
+    marked taken that nobody receives. The subscription opens before the first look, so an
+    approval committed in between still wakes it; the bus only wakes, the database decides."""
     deadline = time.monotonic() + wait_s
-    async with database.bus.subscribe(user_channel(device.user_id)) as wake_ups:
-        while True:
-            if await client_gone():
-                return []
-            async with database.transaction() as session:
-                signals = await take(session, device, utcnow())
-            remaining = deadline - time.monotonic()
-            if signals or remaining <= 0:
-                return signals
-            await wake_ups.get(within_s=remaining)
+    gone = asyncio.ensure_future(disconnected())
+    try:
+        async with database.bus.subscribe(user_channel(device.user_id)) as wake_ups:
+            while not gone.done():
+                async with database.transaction() as session:
+                    signals = await take(session, device, utcnow())
+                remaining = deadline - time.monotonic()
+                if signals or remaining <= 0:
+                    return signals
+                woken = asyncio.ensure_future(wake_ups.get(within_s=remaining))
+                await asyncio.wait({woken, gone}, return_when=asyncio.FIRST_COMPLETED)
+                woken.cancel()
+            return []
+    finally:
+        gone.cancel()
 
 
 def _ea_signal(approval: Approval, signal: Signal) -> EaSignal:

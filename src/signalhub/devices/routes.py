@@ -115,8 +115,14 @@ async def ea_poll(
 ) -> EaPoll:
     """The user's approved signals this device has not taken yet, each handed out once. With
     `wait`, a long poll: answers as soon as an approval arrives, or empty after `wait` s."""
-    signals = await bridge.long_poll(database, device, wait, request.is_disconnected)
+    signals = await bridge.long_poll(database, device, wait, lambda: _disconnected(request))
     return EaPoll(signals=signals, server_time=int(utcnow().timestamp()))
+
+
+async def _disconnected(request: Request) -> None:
+    """Returns when the client hangs up (the body was already read by DeviceAuth)."""
+    while (await request.receive())["type"] != "http.disconnect":
+        continue
 
 
 @ea_router.post(
