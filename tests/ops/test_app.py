@@ -44,6 +44,31 @@ async def test_request_id_is_echoed_or_generated(client: httpx.AsyncClient) -> N
     assert len((await client.get("/healthz")).headers["x-request-id"]) == 32
 
 
+@pytest.mark.parametrize(
+    "smuggled", ["a b", "x" * 65, "sk_test:12345", "id\twith-tab", "é-unicode", ""]
+)
+async def test_a_request_id_that_is_not_a_plain_token_is_replaced(
+    client: httpx.AsyncClient, smuggled: str
+) -> None:
+    response = await client.get("/healthz", headers={"X-Request-ID": smuggled.encode()})
+    assert response.headers["x-request-id"] != smuggled
+    assert len(response.headers["x-request-id"]) == 32
+
+
+def test_the_access_line_is_not_masked_and_other_lines_are() -> None:
+    from signalhub.kit.logging import NOT_MASKED
+
+    masker.add(TEST_BOT_TOKEN)
+    access = logging.makeLogRecord({"name": "signalhub.http", "msg": "request"})
+    access.__dict__.update({"path": "/api/v1/me", "status": 200, NOT_MASKED: True})
+    other = logging.makeLogRecord({"name": "aiogram", "msg": f"token {TEST_BOT_TOKEN}"})
+
+    access_entry = json.loads(JsonFormatter().format(access))
+    assert access_entry["path"] == "/api/v1/me"
+    assert NOT_MASKED not in access_entry
+    assert TEST_BOT_TOKEN not in JsonFormatter().format(other)
+
+
 async def test_unknown_route_and_method_have_error_bodies(client: httpx.AsyncClient) -> None:
     missing = await client.get("/api/v1/nothing-here")
     assert missing.status_code == 404
@@ -117,3 +142,16 @@ def test_unknown_bot_tokens_and_stripe_keys_are_masked_too() -> None:
     )
     assert "ABCdef" not in text
     assert "sk_test_abcdefgh1234" not in text
+
+
+def test_masking_keeps_clean_lines_and_handles_nested_and_special_secrets() -> None:
+    from signalhub.kit.logging import SecretMasker
+
+    local = SecretMasker()
+    local.add("pa$$.word(1)", "pa$$.word(1)-extended", None, "short")
+    clean = '{"message": "request", "path": "/api/v1/me", "status": 200}'
+    assert local.mask(clean) == clean
+    assert local.mask("x pa$$.word(1)-extended y") == "x *** y"
+    assert local.mask("x pa$$.word(1) y paXX.word(1)") == "x *** y paXX.word(1)"
+    assert local.mask("short is too short to be a secret") == "short is too short to be a secret"
+    assert local.mask("authorization: BEARER abc.def") == "authorization: BEARER ***"

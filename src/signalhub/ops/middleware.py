@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import time
 import uuid
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from signalhub.kit.logging import request_id_var
+from signalhub.kit.logging import NOT_MASKED, request_id_var
 from signalhub.ops.metrics import http_latency, http_requests
 
 logger = logging.getLogger("signalhub.http")
+# A caller's own request id is kept when it is a plain token (a UUID, a trace id); anything else
+# is replaced, so the access line holds nothing a client could smuggle into the logs.
+_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 
 
 class RequestContextMiddleware:
@@ -24,7 +28,7 @@ class RequestContextMiddleware:
             await self.app(scope, receive, send)
             return
         incoming = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")
-        request_id = incoming[:64] if incoming.isascii() and incoming else uuid.uuid4().hex
+        request_id = incoming if _REQUEST_ID.fullmatch(incoming) else uuid.uuid4().hex
         token = request_id_var.set(request_id)
         status = 500
         started = time.perf_counter()
@@ -51,6 +55,7 @@ class RequestContextMiddleware:
                     "path": route,
                     "status": status,
                     "duration_ms": round(elapsed * 1000, 2),
+                    NOT_MASKED: True,
                 },
             )
             request_id_var.reset(token)
