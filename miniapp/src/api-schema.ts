@@ -38,6 +38,47 @@ export interface paths {
         patch: operations["update_product_api_v1_admin_products__code__patch"];
         trace?: never;
     };
+    "/api/v1/admin/signals": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Signals
+         * @description Newest first, with each signal's approval counts.
+         */
+        get: operations["list_signals_api_v1_admin_signals_get"];
+        put?: never;
+        /**
+         * Publish Signal
+         * @description Publishes a signal; the worker offers it to every eligible trader in batches.
+         */
+        post: operations["publish_signal_api_v1_admin_signals_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/signals/{signal_id}/cancel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Cancel Signal */
+        post: operations["cancel_signal_api_v1_admin_signals__signal_id__cancel_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/app-config": {
         parameters: {
             query?: never;
@@ -52,6 +93,81 @@ export interface paths {
         get: operations["app_config_api_v1_app_config_get"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/approvals": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Approval History
+         * @description The caller's approvals, newest first, optionally of one status.
+         */
+        get: operations["approval_history_api_v1_approvals_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/approvals/pending": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Pending Approvals
+         * @description The caller's undecided, unexpired approvals, newest first. The weak ETag covers which
+         *     approvals are listed (not `seconds_left`, which a client counts down from `expires_at`).
+         */
+        get: operations["pending_approvals_api_v1_approvals_pending_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/approvals/{approval_id}/approve": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Approve */
+        post: operations["approve_api_v1_approvals__approval_id__approve_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/approvals/{approval_id}/reject": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Reject */
+        post: operations["reject_api_v1_approvals__approval_id__reject_post"];
         delete?: never;
         options?: never;
         head?: never;
@@ -200,6 +316,27 @@ export interface paths {
         patch: operations["rename_device_api_v1_devices__device_id__patch"];
         trace?: never;
     };
+    "/api/v1/ea/ack": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Ea Ack
+         * @description What the device did with a signal. The first ack wins and tells the trader in the bot;
+         *     sending the same ack again is harmless.
+         */
+        post: operations["ea_ack_api_v1_ea_ack_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/ea/me": {
         parameters: {
             query?: never;
@@ -212,6 +349,27 @@ export interface paths {
          * @description Checks a device's settings: answers who it is and the server's clock.
          */
         get: operations["ea_identity_api_v1_ea_me_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/ea/poll": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Ea Poll
+         * @description The user's approved signals this device has not taken yet, each handed out once. With
+         *     `wait`, a long poll: answers as soon as an approval arrives, or empty after `wait` s.
+         */
+        get: operations["ea_poll_api_v1_ea_poll_get"];
         put?: never;
         post?: never;
         delete?: never;
@@ -384,11 +542,165 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /** AckIn */
+        AckIn: {
+            /** Approval Id */
+            approval_id: number;
+            /** Error */
+            error?: string | null;
+            /** Price */
+            price?: number | string | null;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "executed" | "failed" | "skipped";
+            /** Ticket */
+            ticket?: number | null;
+            /** Volume */
+            volume?: number | string | null;
+        };
+        /** AckOut */
+        AckOut: {
+            /** Acked At */
+            acked_at: string | null;
+            /** Approval Id */
+            approval_id: number;
+            /** Device Id */
+            device_id: number;
+            /** Error */
+            error: string | null;
+            /** Price */
+            price: string | null;
+            status: components["schemas"]["DeliveryStatus"];
+            /** Ticket */
+            ticket: number | null;
+            /** Volume */
+            volume: string | null;
+        };
+        /** AdminSignalOut */
+        AdminSignalOut: {
+            /** Cancelled At */
+            cancelled_at: string | null;
+            counts: components["schemas"]["ApprovalCounts"];
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Entry Price */
+            entry_price: string;
+            /**
+             * Expires At
+             * Format: date-time
+             */
+            expires_at: string;
+            /** Fanout Finished At */
+            fanout_finished_at: string | null;
+            /** Id */
+            id: number;
+            min_tier: components["schemas"]["Tier"];
+            /** Note */
+            note: string | null;
+            order_type: components["schemas"]["OrderType"];
+            side: components["schemas"]["SignalSide"];
+            status: components["schemas"]["SignalStatus"];
+            /** Stop Loss */
+            stop_loss: string;
+            /** Symbol */
+            symbol: string;
+            /** Take Profits */
+            take_profits: string[];
+        };
+        /** AdminSignalPage */
+        AdminSignalPage: {
+            /** Items */
+            items: components["schemas"]["AdminSignalOut"][];
+            /**
+             * Next Before
+             * @description Pass as `before` for the next, older page.
+             */
+            next_before: number | null;
+        };
         /** AppConfigOut */
         AppConfigOut: {
             /** Bot Username */
             bot_username: string | null;
         };
+        /**
+         * ApprovalChannel
+         * @enum {string}
+         */
+        ApprovalChannel: "bot" | "miniapp";
+        /** ApprovalCounts */
+        ApprovalCounts: {
+            /**
+             * Approved
+             * @default 0
+             */
+            approved: number;
+            /**
+             * Cancelled
+             * @default 0
+             */
+            cancelled: number;
+            /**
+             * Expired
+             * @description Offered but undecided when the signal expired.
+             * @default 0
+             */
+            expired: number;
+            /**
+             * Pending
+             * @default 0
+             */
+            pending: number;
+            /**
+             * Rejected
+             * @default 0
+             */
+            rejected: number;
+            /**
+             * Targeted
+             * @default 0
+             */
+            targeted: number;
+        };
+        /** ApprovalOut */
+        ApprovalOut: {
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Decided At */
+            decided_at: string | null;
+            decided_via: components["schemas"]["ApprovalChannel"] | null;
+            /** Id */
+            id: number;
+            /**
+             * Seconds Left
+             * @description Until the signal expires; 0 once it has.
+             */
+            seconds_left: number;
+            signal: components["schemas"]["SignalOut"];
+            status: components["schemas"]["ApprovalStatus"];
+        };
+        /** ApprovalPage */
+        ApprovalPage: {
+            /** Items */
+            items: components["schemas"]["ApprovalOut"][];
+            /**
+             * Next Before
+             * @description Pass as `before` for the next, older page.
+             */
+            next_before: number | null;
+        };
+        /**
+         * ApprovalStatus
+         * @enum {string}
+         */
+        ApprovalStatus: "pending" | "approved" | "rejected" | "expired" | "cancelled";
         /** BillingOut */
         BillingOut: {
             /** Expires At */
@@ -397,6 +709,11 @@ export interface components {
             payments: components["schemas"]["PaymentOut"][];
             tier: components["schemas"]["Tier"];
         };
+        /**
+         * DeliveryStatus
+         * @enum {string}
+         */
+        DeliveryStatus: "taken" | "executed" | "failed" | "skipped";
         /** DeviceCreate */
         DeviceCreate: {
             /**
@@ -471,6 +788,55 @@ export interface components {
              */
             server_time: number;
         };
+        /** EaPoll */
+        EaPoll: {
+            /**
+             * Server Time
+             * @description Unix seconds on the server.
+             */
+            server_time: number;
+            /** Signals */
+            signals: components["schemas"]["EaSignal"][];
+        };
+        /**
+         * EaSignal
+         * @description An approved signal for the device to execute.
+         */
+        EaSignal: {
+            /**
+             * Approval Id
+             * @description Acknowledge with this id.
+             */
+            approval_id: number;
+            /**
+             * Entry Price
+             * @description The order price; for market orders the reference.
+             */
+            entry_price: string;
+            /**
+             * Expires At
+             * Format: date-time
+             */
+            expires_at: string;
+            /**
+             * Expires At Unix
+             * @description `expires_at` in unix seconds: skip it after this.
+             */
+            expires_at_unix: number;
+            order_type: components["schemas"]["OrderType"];
+            side: components["schemas"]["SignalSide"];
+            /** Signal Id */
+            signal_id: number;
+            /** Stop Loss */
+            stop_loss: string;
+            /** Symbol */
+            symbol: string;
+            /**
+             * Take Profits
+             * @description Nearest target first.
+             */
+            take_profits: string[];
+        };
         /**
          * EventOutcome
          * @enum {string}
@@ -525,6 +891,11 @@ export interface components {
             tier: components["schemas"]["Tier"];
             user: components["schemas"]["UserOut"];
         };
+        /**
+         * OrderType
+         * @enum {string}
+         */
+        OrderType: "market" | "limit" | "stop";
         /** PaymentOut */
         PaymentOut: {
             /** Amount Minor */
@@ -628,6 +999,80 @@ export interface components {
          * @enum {string}
          */
         Role: "user" | "admin";
+        /**
+         * SignalCreate
+         * @description A buy keeps its stop loss below the entry and every take profit above it; a sell the
+         *     reverse. Fields are checked in declaration order, so each rule names its own field.
+         */
+        SignalCreate: {
+            /**
+             * Entry Price
+             * @description The order price; for market orders the reference.
+             */
+            entry_price: number | string;
+            /**
+             * Expires In S
+             * @default 900
+             */
+            expires_in_s: number;
+            /** @default premium */
+            min_tier: components["schemas"]["Tier"];
+            /** Note */
+            note?: string | null;
+            /** @default market */
+            order_type: components["schemas"]["OrderType"];
+            side: components["schemas"]["SignalSide"];
+            /** Stop Loss */
+            stop_loss: number | string;
+            /**
+             * Symbol
+             * @example EURUSD
+             * @example XAUUSD
+             * @example US30.cash
+             */
+            symbol: string;
+            /** Take Profits */
+            take_profits: (number | string)[];
+        };
+        /** SignalOut */
+        SignalOut: {
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Entry Price */
+            entry_price: string;
+            /**
+             * Expires At
+             * Format: date-time
+             */
+            expires_at: string;
+            /** Id */
+            id: number;
+            min_tier: components["schemas"]["Tier"];
+            /** Note */
+            note: string | null;
+            order_type: components["schemas"]["OrderType"];
+            side: components["schemas"]["SignalSide"];
+            status: components["schemas"]["SignalStatus"];
+            /** Stop Loss */
+            stop_loss: string;
+            /** Symbol */
+            symbol: string;
+            /** Take Profits */
+            take_profits: string[];
+        };
+        /**
+         * SignalSide
+         * @enum {string}
+         */
+        SignalSide: "buy" | "sell";
+        /**
+         * SignalStatus
+         * @enum {string}
+         */
+        SignalStatus: "active" | "expired" | "cancelled";
         /** TelegramSignIn */
         TelegramSignIn: {
             /** Init Data */
@@ -778,6 +1223,215 @@ export interface operations {
             };
         };
     };
+    list_signals_api_v1_admin_signals_get: {
+        parameters: {
+            query?: {
+                /** @description Items older than this id. */
+                before?: number | null;
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AdminSignalPage"];
+                };
+            };
+            /** @description Missing or invalid access token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            message: string;
+                        };
+                    };
+                };
+            };
+            /** @description Admins only. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            message: string;
+                        };
+                    };
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    publish_signal_api_v1_admin_signals_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SignalCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AdminSignalOut"];
+                };
+            };
+            /** @description Missing or invalid access token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            message: string;
+                        };
+                    };
+                };
+            };
+            /** @description Admins only. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            message: string;
+                        };
+                    };
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    cancel_signal_api_v1_admin_signals__signal_id__cancel_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                signal_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AdminSignalOut"];
+                };
+            };
+            /** @description Missing or invalid access token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            message: string;
+                        };
+                    };
+                };
+            };
+            /** @description Admins only. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            message: string;
+                        };
+                    };
+                };
+            };
+            /** @description No such signal. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            message: string;
+                        };
+                    };
+                };
+            };
+            /** @description The signal has expired. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            message: string;
+                        };
+                    };
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
     app_config_api_v1_app_config_get: {
         parameters: {
             query?: never;
@@ -794,6 +1448,241 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["AppConfigOut"];
+                };
+            };
+        };
+    };
+    approval_history_api_v1_approvals_get: {
+        parameters: {
+            query?: {
+                status?: components["schemas"]["ApprovalStatus"] | null;
+                /** @description Items older than this id. */
+                before?: number | null;
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApprovalPage"];
+                };
+            };
+            /** @description Missing or invalid access token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            message: string;
+                        };
+                    };
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    pending_approvals_api_v1_approvals_pending_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApprovalOut"][];
+                };
+            };
+            /** @description Unchanged since the ETag sent. */
+            304: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Missing or invalid access token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            message: string;
+                        };
+                    };
+                };
+            };
+        };
+    };
+    approve_api_v1_approvals__approval_id__approve_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                approval_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApprovalOut"];
+                };
+            };
+            /** @description Missing or invalid access token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            message: string;
+                        };
+                    };
+                };
+            };
+            /** @description No such approval among the caller's (`approval_not_found`). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            message: string;
+                        };
+                    };
+                };
+            };
+            /** @description `already_decided`, `signal_expired` or `signal_cancelled`. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            message: string;
+                        };
+                    };
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    reject_api_v1_approvals__approval_id__reject_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                approval_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApprovalOut"];
+                };
+            };
+            /** @description Missing or invalid access token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            message: string;
+                        };
+                    };
+                };
+            };
+            /** @description No such approval among the caller's (`approval_not_found`). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            message: string;
+                        };
+                    };
+                };
+            };
+            /** @description `already_decided`, `signal_expired` or `signal_cancelled`. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            message: string;
+                        };
+                    };
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
                 };
             };
         };
@@ -1082,6 +1971,76 @@ export interface operations {
             };
         };
     };
+    ea_ack_api_v1_ea_ack_post: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The device's id. */
+                "x-device-id"?: string | null;
+                /** @description Unix seconds, decimal. */
+                "x-timestamp"?: string | null;
+                /** @description 8-64 characters of [A-Za-z0-9_-], fresh per request. */
+                "x-nonce"?: string | null;
+                /** @description hex HMAC_SHA256(secret, METHOD\nTARGET\nTIMESTAMP\nNONCE\nhex(SHA256(body))) */
+                "x-signature"?: string | null;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AckIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AckOut"];
+                };
+            };
+            /** @description signature_missing, signature_malformed, clock_skew (with server_time), device_unknown, device_revoked, signature_invalid, replayed */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description approval_not_found: unknown, another user's, or not approved */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description already_acked: this device acknowledged it differently before */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description payload_too_large: the EA API takes bodies up to 64 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
     ea_identity_api_v1_ea_me_get: {
         parameters: {
             query?: never;
@@ -1107,6 +2066,61 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["EaIdentity"];
+                };
+            };
+            /** @description signature_missing, signature_malformed, clock_skew (with server_time), device_unknown, device_revoked, signature_invalid, replayed */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description payload_too_large: the EA API takes bodies up to 64 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    ea_poll_api_v1_ea_poll_get: {
+        parameters: {
+            query?: {
+                /** @description Seconds to wait. */
+                wait?: number;
+            };
+            header?: {
+                /** @description The device's id. */
+                "x-device-id"?: string | null;
+                /** @description Unix seconds, decimal. */
+                "x-timestamp"?: string | null;
+                /** @description 8-64 characters of [A-Za-z0-9_-], fresh per request. */
+                "x-nonce"?: string | null;
+                /** @description hex HMAC_SHA256(secret, METHOD\nTARGET\nTIMESTAMP\nNONCE\nhex(SHA256(body))) */
+                "x-signature"?: string | null;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EaPoll"];
                 };
             };
             /** @description signature_missing, signature_malformed, clock_skew (with server_time), device_unknown, device_revoked, signature_invalid, replayed */
