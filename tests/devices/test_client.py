@@ -55,6 +55,9 @@ async def test_the_device_fills_an_approved_signal_and_acks_it(
     device: devices.Registration,
 ) -> None:
     _, approval = await offered(database, session, trader)
+    # Approved before the device runs: the test's connection serves one session at a time
+    # (waking a long poll is tested in test_bridge.py).
+    await approve(session, approval)
     client = device_client(app, device)
     fills: list[Fill] = []
     stop = asyncio.Event()
@@ -63,12 +66,10 @@ async def test_the_device_fills_an_approved_signal_and_acks_it(
         fills.append(fill)
         stop.set()
 
-    running = asyncio.create_task(
-        run(client, SimulatedBroker(Decimal("0.10"), seed=1), wait_s=5, on_fill=filled, stop=stop)
+    await asyncio.wait_for(
+        run(client, SimulatedBroker(Decimal("0.10"), seed=1), wait_s=5, on_fill=filled, stop=stop),
+        10,
     )
-    await asyncio.sleep(0.3)
-    await approve(session, approval)
-    await asyncio.wait_for(running, 10)
     await client.aclose()
 
     assert len(fills) == 1
