@@ -5,10 +5,13 @@ from __future__ import annotations
 import itertools
 import json
 import time
-from datetime import datetime
+from datetime import UTC, datetime
+from decimal import Decimal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from signalhub.accounts import service as accounts
+from signalhub.accounts.schemas import LinkRequest
 from signalhub.auth import init_data
 from signalhub.billing import service as billing
 from signalhub.catalog import service as catalog
@@ -17,7 +20,20 @@ from signalhub.config import Settings
 from signalhub.devices import service as devices
 from signalhub.entitlements import service as entitlements
 from signalhub.kit.time import utcnow
-from signalhub.models import Payment, PaymentProvider, PaymentStatus, Product, Role, Tier, User
+from signalhub.models import (
+    AccountLink,
+    Payment,
+    PaymentProvider,
+    PaymentStatus,
+    PositionType,
+    Product,
+    Role,
+    SnapshotSource,
+    Tier,
+    TradeMode,
+    User,
+)
+from signalhub.positions.records import AccountRecord, BrokerSnapshot, PositionRecord
 from signalhub.users import service as users
 from tests.conftest import TEST_BOT_TOKEN
 
@@ -90,6 +106,20 @@ async def create_payment(
     return payment
 
 
+async def grant_tier(
+    session: AsyncSession,
+    user: User,
+    tier: Tier,
+    *,
+    now: datetime | None = None,
+    duration_days: int = 30,
+) -> None:
+    """`user` holds `tier` from `now` for `duration_days`, paid and granted for real."""
+    product = await create_product(session, tier=tier, duration_days=duration_days)
+    payment = await create_payment(session, user, product, now=now)
+    await entitlements.grant(session, product, payment, now or utcnow())
+
+
 async def create_subscriber(
     session: AsyncSession,
     tier: Tier = Tier.premium,
@@ -98,11 +128,9 @@ async def create_subscriber(
     now: datetime | None = None,
     duration_days: int = 30,
 ) -> User:
-    """A trader holding `tier` from `now` for `duration_days`, paid and granted for real."""
+    """A trader holding `tier` from `now` for `duration_days`."""
     user = await create_user(session, telegram_id=telegram_id)
-    product = await create_product(session, tier=tier, duration_days=duration_days)
-    payment = await create_payment(session, user, product, now=now)
-    await entitlements.grant(session, product, payment, now or utcnow())
+    await grant_tier(session, user, tier, now=now, duration_days=duration_days)
     return user
 
 
@@ -138,3 +166,95 @@ def signed_init_data(
         **(extra or {}),
     }
     return init_data.sign(fields, bot_token)
+
+
+def broker_snapshot(
+    login: int = 5_123_456,
+    server: str = "Simulated-Demo",
+    *,
+    positions: tuple[PositionRecord, ...] | None = None,
+    balance: Decimal = Decimal("10000.00"),
+    equity: Decimal = Decimal("9850.50"),
+    as_of: datetime | None = None,
+    source: SnapshotSource = SnapshotSource.ea_bridge,
+) -> BrokerSnapshot:
+    """What a device reports: MetaTrader's account_info() and positions_get() fields."""
+    if positions is None:
+        positions = (
+            broker_position(ticket=1001, profit=Decimal("-120.30"), swap=Decimal("-1.20")),
+            broker_position(
+                ticket=1002, symbol="XAUUSD", type=PositionType.sell, profit=Decimal("-28.00")
+            ),
+        )
+    return BrokerSnapshot(
+        account=AccountRecord(
+            login=login,
+            server=server,
+            company="Simulated Markets Ltd",
+            currency="USD",
+            leverage=100,
+            trade_mode=TradeMode.demo,
+            balance=balance,
+            equity=equity,
+            margin=Decimal("250.00"),
+            margin_free=equity - Decimal("250.00"),
+            margin_level=Decimal("3940.20"),
+            profit=equity - balance,
+        ),
+        positions=positions,
+        as_of=as_of or utcnow(),
+        source=source,
+    )
+
+
+def broker_position(
+    *,
+    ticket: int = 1001,
+    symbol: str = "EURUSD",
+    type: PositionType = PositionType.buy,
+    profit: Decimal = Decimal(0),
+    swap: Decimal = Decimal(0),
+    commission: Decimal | None = None,
+) -> PositionRecord:
+    return PositionRecord(
+        ticket=ticket,
+        symbol=symbol,
+        type=type,
+        volume=Decimal("0.10"),
+        price_open=Decimal("1.08512"),
+        price_current=Decimal("1.08391"),
+        sl=Decimal("1.08000"),
+        tp=Decimal("1.09500"),
+        profit=profit,
+        swap=swap,
+        time=datetime(2026, 11, 30, 9, 15, tzinfo=UTC),
+        magic=20_240_001,
+        comment="signalhub",
+        commission=commission,
+    )
+
+
+async def create_trader_device(session: AsyncSession, settings: Settings, user: User) -> int:
+    """A registered device of `user`, on an Enterprise plan (room for 20)."""
+    await grant_tier(session, user, Tier.enterprise)
+    return (await create_device(session, settings, user)).device.id
+
+
+async def create_account_link(
+    session: AsyncSession,
+    user: User,
+    *,
+    login: int | None = None,
+    server: str = "Simulated-Demo",
+    device_id: int | None = None,
+    now: datetime | None = None,
+) -> AccountLink:
+    """Linked through the service; with `device_id` that device verifies it with a snapshot."""
+    now = now or utcnow()
+    login = login or 5_000_000 + next_id()
+    link = await accounts.link(session, user.id, LinkRequest(mt5_login=login, server=server), now)
+    if device_id is not None:
+        await accounts.record_snapshot(
+            session, user.id, device_id, broker_snapshot(login, server, as_of=now), now
+        )
+    return link

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import json
 from collections.abc import Awaitable, Callable
 
 import httpx
@@ -11,6 +12,7 @@ import httpx
 from signalhub.bot.dispatcher import create_bot
 from signalhub.config import Settings
 from signalhub.db import Database
+from signalhub.devices.signing import signed_headers
 from signalhub.outbox.sender import OutboxSender
 from tests.factories import signed_init_data
 
@@ -44,3 +46,54 @@ async def eventually(
             return
         await asyncio.sleep(step_s)
     raise AssertionError(f"condition not met within {timeout_s} s")
+
+
+def snapshot_payload(
+    login: int, server: str, *, positions: list[dict[str, object]] | None = None
+) -> dict[str, object]:
+    """What the EA pushes to POST /api/v1/ea/snapshot: MetaTrader's own field names."""
+    return {
+        "account": {
+            "login": login,
+            "server": server,
+            "company": "Raw Trading Ltd",
+            "currency": "USD",
+            "leverage": 500,
+            "trade_mode": "real",
+            "balance": 10000.0,
+            "equity": 9878.5,
+            "margin": 108.51,
+            "margin_free": 9769.99,
+            "margin_level": 9103.77,
+            "profit": -121.5,
+        },
+        "positions": positions
+        if positions is not None
+        else [
+            {
+                "ticket": 987654321,
+                "symbol": "EURUSD",
+                "type": "buy",
+                "volume": 0.1,
+                "price_open": 1.08512,
+                "price_current": 1.08391,
+                "sl": 1.08,
+                "tp": 1.095,
+                "profit": -121.0,
+                "swap": -0.5,
+                "time": 1764494100,
+                "magic": 20240001,
+                "comment": "signalhub",
+            }
+        ],
+    }
+
+
+async def push_snapshot(
+    client: httpx.AsyncClient, device_id: int, secret: str, payload: object
+) -> httpx.Response:
+    """A signed POST /api/v1/ea/snapshot, as a device sends it."""
+    body = json.dumps(payload).encode()
+    headers = signed_headers(device_id, secret, "POST", "/api/v1/ea/snapshot", body)
+    headers["Content-Type"] = "application/json"
+    return await client.post("/api/v1/ea/snapshot", content=body, headers=headers)

@@ -51,7 +51,7 @@ async def test_upgrade_downgrade_upgrade(scratch_database: Database) -> None:
         assert await connection.run_sync(table_names) == set(Base.metadata.tables)
         assert await connection.run_sync(schema_diff) == []
 
-    for revision in ("0002", "0001", "base"):
+    for revision in ("0004", "0003", "0002", "0001", "base"):
         await migrations.downgrade(scratch_database, revision)
     async with scratch_database.engine.connect() as connection:
         assert await connection.run_sync(table_names) == set()

@@ -4,6 +4,9 @@
 //| Polls GET /api/v1/ea/poll, skips what has expired, places the    |
 //| order with SL and the first TP through CTrade, and acknowledges  |
 //| with POST /api/v1/ea/ack (ticket and price, or the error).       |
+//| Every InpSnapshotEveryS seconds it reports the account and its   |
+//| open positions (POST /api/v1/ea/snapshot), which verifies the    |
+//| trader's account link and feeds the Mini App's Positions tab.    |
 //| Every request is signed as the README's "Devices and the EA API" |
 //| section describes; see the test vector there.                    |
 //|                                                                  |
@@ -23,10 +26,13 @@ input double InpLots        = 0.10;                          // Lots per order (
 input double InpRiskPercent = 0.0;                           // Risk % of balance per order (0: fixed lots)
 input long   InpMagic       = 20261130;                      // Magic number
 input int    InpPollWaitS   = 20;                            // Long-poll wait (s)
+input int    InpSnapshotEveryS = 10;                         // Account snapshot every (s); 0: never
 
 CTrade trade;
 int    nonce_counter = 0;
 long   clock_offset_s = 0;
+uint   last_snapshot_ms = 0;
+string pairing_shown = "";
 
 //--- SHA-256 and HMAC-SHA256 ------------------------------------------
 void Sha256(const uchar &data[], uchar &digest[])
@@ -213,6 +219,89 @@ string Execute(const string signal)
           + DoubleToString(lots, 2) + "\"}";
   }
 
+//--- Account snapshots --------------------------------------------------
+string JsonText(string text)
+  {
+   StringReplace(text, "\\", "\\\\");
+   StringReplace(text, "\"", "\\\"");
+   return "\"" + text + "\"";
+  }
+
+// Decimals as strings: the server keeps them exactly, never through a float.
+string Figure(const double value, const int digits)
+  {
+   return "\"" + DoubleToString(value, digits) + "\"";
+  }
+
+string TradeModeName()
+  {
+   long mode = AccountInfoInteger(ACCOUNT_TRADE_MODE);
+   if(mode == ACCOUNT_TRADE_MODE_DEMO)
+      return "demo";
+   return mode == ACCOUNT_TRADE_MODE_CONTEST ? "contest" : "real";
+  }
+
+// MetaTrader's account_info() and positions_get(), under the names the server expects.
+string SnapshotJson()
+  {
+   string json = "{\"account\":{\"login\":" + IntegerToString(AccountInfoInteger(ACCOUNT_LOGIN))
+                 + ",\"server\":" + JsonText(AccountInfoString(ACCOUNT_SERVER))
+                 + ",\"company\":" + JsonText(AccountInfoString(ACCOUNT_COMPANY))
+                 + ",\"currency\":" + JsonText(AccountInfoString(ACCOUNT_CURRENCY))
+                 + ",\"leverage\":" + IntegerToString(AccountInfoInteger(ACCOUNT_LEVERAGE))
+                 + ",\"trade_mode\":\"" + TradeModeName() + "\""
+                 + ",\"balance\":" + Figure(AccountInfoDouble(ACCOUNT_BALANCE), 2)
+                 + ",\"equity\":" + Figure(AccountInfoDouble(ACCOUNT_EQUITY), 2)
+                 + ",\"margin\":" + Figure(AccountInfoDouble(ACCOUNT_MARGIN), 2)
+                 + ",\"margin_free\":" + Figure(AccountInfoDouble(ACCOUNT_MARGIN_FREE), 2)
+                 + ",\"margin_level\":" + Figure(AccountInfoDouble(ACCOUNT_MARGIN_LEVEL), 2)
+                 + ",\"profit\":" + Figure(AccountInfoDouble(ACCOUNT_PROFIT), 2)
+                 + "},\"positions\":[";
+   bool first = true;
+   for(int i = 0; i < PositionsTotal(); i++)
+     {
+      ulong ticket = PositionGetTicket(i);
+      if(ticket == 0)
+         continue;
+      string symbol = PositionGetString(POSITION_SYMBOL);
+      int digits = (int)SymbolInfoInteger(symbol, SYMBOL_DIGITS);
+      json += (first ? "" : ",") + "{\"ticket\":" + IntegerToString((long)ticket)
+              + ",\"symbol\":" + JsonText(symbol)
+              + ",\"type\":\"" + (PositionGetInteger(POSITION_TYPE) == POSITION_TYPE_BUY ? "buy" : "sell") + "\""
+              + ",\"volume\":" + Figure(PositionGetDouble(POSITION_VOLUME), 2)
+              + ",\"price_open\":" + Figure(PositionGetDouble(POSITION_PRICE_OPEN), digits)
+              + ",\"price_current\":" + Figure(PositionGetDouble(POSITION_PRICE_CURRENT), digits)
+              + ",\"sl\":" + Figure(PositionGetDouble(POSITION_SL), digits)
+              + ",\"tp\":" + Figure(PositionGetDouble(POSITION_TP), digits)
+              + ",\"profit\":" + Figure(PositionGetDouble(POSITION_PROFIT), 2)
+              + ",\"swap\":" + Figure(PositionGetDouble(POSITION_SWAP), 2)
+              + ",\"time\":" + IntegerToString(PositionGetInteger(POSITION_TIME))
+              + ",\"magic\":" + IntegerToString(PositionGetInteger(POSITION_MAGIC))
+              + ",\"comment\":" + JsonText(PositionGetString(POSITION_COMMENT)) + "}";
+      first = false;
+     }
+   return json + "]}";
+  }
+
+// Shows the pairing code the server answers, so the trader can compare it with the Mini App's.
+void PushSnapshot()
+  {
+   string answer;
+   int status = Signed("POST", "/api/v1/ea/snapshot", SnapshotJson(), answer);
+   if(status != 200)
+     {
+      PrintFormat("signalhub: snapshot refused (%d): %s", status, answer);
+      return;
+     }
+   string code = JsonValue(answer, "pairing_code");
+   if(code != pairing_shown)
+     {
+      pairing_shown = code;
+      PrintFormat("signalhub: %s", JsonValue(answer, "message"));
+      Comment("signalhub: account " + JsonValue(answer, "status") + ", pairing code " + code);
+     }
+  }
+
 //--- Event handlers -----------------------------------------------------
 int OnInit()
   {
@@ -238,6 +327,11 @@ void OnDeinit(const int reason)
 
 void OnTimer()
   {
+   if(InpSnapshotEveryS > 0 && (last_snapshot_ms == 0 || GetTickCount() - last_snapshot_ms >= (uint)InpSnapshotEveryS * 1000))
+     {
+      last_snapshot_ms = GetTickCount();
+      PushSnapshot();
+     }
    string answer;
    int status = Signed("GET", "/api/v1/ea/poll?wait=" + IntegerToString(InpPollWaitS), "", answer);
    if(status != 200)

@@ -44,6 +44,7 @@ describe('routing', () => {
       'GET /api/v1/billing': ok({ tier: 'vip', expires_at: null, payments: [] }),
       'GET /api/v1/app-config': ok({ bot_username: 'signalhub_bot' }),
       'GET /api/v1/devices': ok([]),
+      'GET /api/v1/accounts': ok([]),
     });
     const auth = launch('/miniapp/approvals', INIT_DATA);
     await act(() => auth.start());
@@ -56,7 +57,7 @@ describe('routing', () => {
     await user.click(screen.getByTestId('tab-devices'));
     expect(await screen.findByTestId('empty-state')).toHaveTextContent('No devices yet');
     await user.click(screen.getByTestId('tab-positions'));
-    expect(screen.getByTestId('empty-state')).toHaveTextContent('No positions yet');
+    expect(await screen.findByTestId('no-account')).toHaveTextContent('Link your MT5 account');
 
     act(() => window.history.back());
     expect(await screen.findByText('No devices yet')).toBeInTheDocument();

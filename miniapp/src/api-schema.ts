@@ -4,6 +4,107 @@
  */
 
 export interface paths {
+    "/api/v1/accounts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Accounts
+         * @description The caller's linked accounts, primary first; unlinked ones are left out.
+         */
+        get: operations["list_accounts_api_v1_accounts_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/accounts/link": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Link Account
+         * @description A pending link with a pairing code; the EA running on that account verifies it with its
+         *     first snapshot. Never asks for a password. Unverified after 24 h: 'Account not found'.
+         */
+        post: operations["link_account_api_v1_accounts_link_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/accounts/{account_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Unlink Account
+         * @description The account stops receiving signals at once.
+         */
+        delete: operations["unlink_account_api_v1_accounts__account_id__delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/accounts/{account_id}/positions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Account Positions
+         * @description Figures and open positions of one of the caller's verified accounts.
+         */
+        get: operations["account_positions_api_v1_accounts__account_id__positions_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/accounts/{account_id}/primary": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Make Primary
+         * @description Exactly one verified account is primary: the one `GET /api/v1/positions` shows.
+         */
+        put: operations["make_primary_api_v1_accounts__account_id__primary_put"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/admin/products": {
         parameters: {
             query?: never;
@@ -378,6 +479,28 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/ea/snapshot": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Push Snapshot
+         * @description A signed device reports its account (MetaTrader's account_info()) and open positions
+         *     (positions_get()), at most once a second. It verifies its user's pending link of that login
+         *     and server and becomes the account's live figures; it never touches another user's links.
+         */
+        post: operations["push_snapshot_api_v1_ea_snapshot_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/me": {
         parameters: {
             query?: never;
@@ -387,6 +510,26 @@ export interface paths {
         };
         /** Me */
         get: operations["me_api_v1_me_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/positions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Primary Positions
+         * @description Figures and open positions of the caller's primary account.
+         */
+        get: operations["primary_positions_api_v1_positions_get"];
         put?: never;
         post?: never;
         delete?: never;
@@ -542,6 +685,86 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /** AccountFiguresOut */
+        AccountFiguresOut: {
+            /** Balance */
+            balance: string;
+            /** Company */
+            company: string;
+            /** Currency */
+            currency: string;
+            /**
+             * Drawdown Percent
+             * @description (balance − equity) / balance × 100 when equity < balance, else 0 (also 0 when the balance is not positive); rounded half up to 0.01.
+             */
+            drawdown_percent: string;
+            /** Equity */
+            equity: string;
+            /** Free Margin */
+            free_margin: string;
+            /** Leverage */
+            leverage: number;
+            /** Login */
+            login: number;
+            /** Margin */
+            margin: string;
+            /**
+             * Margin Level
+             * @description Equity / margin × 100, as the broker reports it.
+             */
+            margin_level: string;
+            /** Server */
+            server: string;
+            trade_mode: components["schemas"]["TradeMode"];
+        };
+        /** AccountLinkOut */
+        AccountLinkOut: {
+            /** Company */
+            company: string | null;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Currency */
+            currency: string | null;
+            /**
+             * Error
+             * @description Why the link cannot be used: 'Account not found' once a pending link expired.
+             */
+            error: string | null;
+            /**
+             * Expires At
+             * Format: date-time
+             * @description A pending link not verified by then expires.
+             */
+            expires_at: string;
+            /** Id */
+            id: number;
+            /** Is Primary */
+            is_primary: boolean;
+            /** Leverage */
+            leverage: number | null;
+            /** Mt5 Login */
+            mt5_login: number;
+            /**
+             * Pairing Code
+             * @description Shown by the EA of the device that verifies this link, to compare.
+             */
+            pairing_code: string;
+            /** Server */
+            server: string;
+            status: components["schemas"]["AccountLinkStatus"];
+            /** @description demo, contest or real, as the broker reports it; unknown until verified. */
+            trade_mode: components["schemas"]["TradeMode"] | null;
+            /** Verified At */
+            verified_at: string | null;
+        };
+        /**
+         * AccountLinkStatus
+         * @enum {string}
+         */
+        AccountLinkStatus: "pending" | "verified" | "unlinked";
         /** AckIn */
         AckIn: {
             /** Approval Id */
@@ -838,6 +1061,20 @@ export interface components {
             take_profits: string[];
         };
         /**
+         * ErrorBody
+         * @description Every error answer: {"error": {"code", "message"}}.
+         */
+        ErrorBody: {
+            error: components["schemas"]["ErrorDetail"];
+        };
+        /** ErrorDetail */
+        ErrorDetail: {
+            /** Code */
+            code: string;
+            /** Message */
+            message: string;
+        };
+        /**
          * EventOutcome
          * @enum {string}
          */
@@ -846,6 +1083,19 @@ export interface components {
         HTTPValidationError: {
             /** Detail */
             detail?: components["schemas"]["ValidationError"][];
+        };
+        /** LinkRequest */
+        LinkRequest: {
+            /**
+             * Mt5 Login
+             * @description The MT5 account number.
+             */
+            mt5_login: number;
+            /**
+             * Server
+             * @description The trade server's name, as the terminal shows it.
+             */
+            server: string;
         };
         /** LoginPoll */
         LoginPoll: {
@@ -926,6 +1176,78 @@ export interface components {
          * @enum {string}
          */
         PaymentStatus: "pending" | "succeeded" | "failed" | "refunded" | "disputed";
+        /** PositionOut */
+        PositionOut: {
+            /** Comment */
+            comment: string;
+            /**
+             * Commission
+             * @description Only when the broker reports it.
+             */
+            commission: string | null;
+            /** Magic */
+            magic: number;
+            /**
+             * Opened At
+             * Format: date-time
+             */
+            opened_at: string;
+            /**
+             * Pnl
+             * @description profit + swap (+ commission), in the account's currency.
+             */
+            pnl: string;
+            /** Price Current */
+            price_current: string;
+            /** Price Open */
+            price_open: string;
+            /** Profit */
+            profit: string;
+            /**
+             * Sl
+             * @description Stop loss price; 0 when none is set (MetaTrader's way).
+             */
+            sl: string;
+            /** Swap */
+            swap: string;
+            /** Symbol */
+            symbol: string;
+            /** Ticket */
+            ticket: number;
+            /**
+             * Tp
+             * @description Take profit price; 0 when none is set.
+             */
+            tp: string;
+            type: components["schemas"]["PositionType"];
+            /** Volume */
+            volume: string;
+        };
+        /**
+         * PositionType
+         * @description MetaTrader 5's POSITION_TYPE_BUY (0) and POSITION_TYPE_SELL (1).
+         * @enum {string}
+         */
+        PositionType: "buy" | "sell";
+        /** PositionsOut */
+        PositionsOut: {
+            account: components["schemas"]["AccountFiguresOut"];
+            /**
+             * As Of
+             * Format: date-time
+             * @description When the broker's figures were taken.
+             */
+            as_of: string;
+            /** Positions */
+            positions: components["schemas"]["PositionOut"][];
+            source: components["schemas"]["SnapshotSource"];
+            /**
+             * Stale
+             * @description True when the broker did not answer in time (this is the last snapshot) or the snapshot is older than the configured limit.
+             */
+            stale: boolean;
+            totals: components["schemas"]["TotalsOut"];
+        };
         /** ProductCreate */
         ProductCreate: {
             /** Code */
@@ -1073,6 +1395,109 @@ export interface components {
          * @enum {string}
          */
         SignalStatus: "active" | "expired" | "cancelled";
+        /** SnapshotAccepted */
+        SnapshotAccepted: {
+            /** Account Id */
+            account_id: number | null;
+            /**
+             * Linked
+             * @description False when the user has no live link of this account.
+             */
+            linked: boolean;
+            /** Message */
+            message: string;
+            /**
+             * Pairing Code
+             * @description For the EA to show, so the trader can compare.
+             */
+            pairing_code: string | null;
+            status: components["schemas"]["AccountLinkStatus"] | null;
+        };
+        /**
+         * SnapshotAccountIn
+         * @description MetaTrader 5's account_info() fields.
+         */
+        SnapshotAccountIn: {
+            /** Balance */
+            balance: number | string;
+            /**
+             * Company
+             * @default
+             */
+            company: string;
+            /** Currency */
+            currency: string;
+            /** Equity */
+            equity: number | string;
+            /** Leverage */
+            leverage: number;
+            /**
+             * Login
+             * @description The MT5 account number.
+             */
+            login: number;
+            /** Margin */
+            margin: number | string;
+            /** Margin Free */
+            margin_free: number | string;
+            /** Margin Level */
+            margin_level: number | string;
+            /** Profit */
+            profit: number | string;
+            /**
+             * Server
+             * @description The trade server's name, as the terminal shows it.
+             */
+            server: string;
+            trade_mode: components["schemas"]["TradeMode"];
+        };
+        /** SnapshotIn */
+        SnapshotIn: {
+            account: components["schemas"]["SnapshotAccountIn"];
+            /** Positions */
+            positions: components["schemas"]["SnapshotPositionIn"][];
+        };
+        /**
+         * SnapshotPositionIn
+         * @description One entry of MetaTrader 5's positions_get(); `time` in unix seconds, as MT5 gives it.
+         */
+        SnapshotPositionIn: {
+            /**
+             * Comment
+             * @default
+             */
+            comment: string;
+            /** Commission */
+            commission?: number | string | null;
+            /** Magic */
+            magic: number;
+            /** Price Current */
+            price_current: number | string;
+            /** Price Open */
+            price_open: number | string;
+            /** Profit */
+            profit: number | string;
+            /** Sl */
+            sl: number | string;
+            /** Swap */
+            swap: number | string;
+            /** Symbol */
+            symbol: string;
+            /** Ticket */
+            ticket: number;
+            /** Time */
+            time: number;
+            /** Tp */
+            tp: number | string;
+            type: components["schemas"]["PositionType"];
+            /** Volume */
+            volume: number | string;
+        };
+        /**
+         * SnapshotSource
+         * @enum {string}
+         */
+        SnapshotSource: "ea_bridge" | "simulated" | "mt5_terminal";
         /** TelegramSignIn */
         TelegramSignIn: {
             /** Init Data */
@@ -1112,6 +1537,26 @@ export interface components {
             telegram_id: number;
             tier: components["schemas"]["Tier"];
         };
+        /**
+         * TotalsOut
+         * @description Exact sums over `positions` (Decimal arithmetic).
+         */
+        TotalsOut: {
+            /** Commission */
+            commission: string;
+            /** Pnl */
+            pnl: string;
+            /** Profit */
+            profit: string;
+            /** Swap */
+            swap: string;
+        };
+        /**
+         * TradeMode
+         * @description MetaTrader 5's ACCOUNT_TRADE_MODE_*: 0 demo, 1 contest, 2 real.
+         * @enum {string}
+         */
+        TradeMode: "demo" | "contest" | "real";
         /** UserOut */
         UserOut: {
             /** First Name */
@@ -1155,6 +1600,258 @@ export interface components {
 }
 export type $defs = Record<string, never>;
 export interface operations {
+    list_accounts_api_v1_accounts_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AccountLinkOut"][];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    link_account_api_v1_accounts_link_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["LinkRequest"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AccountLinkOut"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    unlink_account_api_v1_accounts__account_id__delete: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                account_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    account_positions_api_v1_accounts__account_id__positions_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                account_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PositionsOut"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    make_primary_api_v1_accounts__account_id__primary_put: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                account_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AccountLinkOut"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     create_product_api_v1_admin_products_post: {
         parameters: {
             query?: never;
@@ -2148,6 +2845,71 @@ export interface operations {
             };
         };
     };
+    push_snapshot_api_v1_ea_snapshot_post: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The device's id. */
+                "x-device-id"?: string | null;
+                /** @description Unix seconds, decimal. */
+                "x-timestamp"?: string | null;
+                /** @description 8-64 characters of [A-Za-z0-9_-], fresh per request. */
+                "x-nonce"?: string | null;
+                /** @description hex HMAC_SHA256(secret, METHOD\nTARGET\nTIMESTAMP\nNONCE\nhex(SHA256(body))) */
+                "x-signature"?: string | null;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SnapshotIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SnapshotAccepted"];
+                };
+            };
+            /** @description signature_missing, signature_malformed, clock_skew (with server_time), device_unknown, device_revoked, signature_invalid, replayed */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description payload_too_large: a snapshot takes at most 256 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too Many Requests */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     me_api_v1_me_get: {
         parameters: {
             query?: never;
@@ -2164,6 +2926,53 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["MeOut"];
+                };
+            };
+        };
+    };
+    primary_positions_api_v1_positions_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PositionsOut"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
         };

@@ -11,6 +11,10 @@ export class ApiError extends Error {
   }
 }
 
+/** What to tell the user about a failed request. */
+export const errorMessage = (error: unknown): string =>
+  error instanceof ApiError ? error.message : 'Something went wrong. Please try again.';
+
 /** Generated from the backend's /openapi.json by `make api-types`; never edit by hand. */
 export type Schemas = components['schemas'];
 
@@ -23,6 +27,11 @@ export type Payment = Schemas['PaymentOut'];
 export type Billing = Schemas['BillingOut'];
 export type Device = Schemas['DeviceOut'];
 export type DeviceRegistered = Schemas['DeviceRegistered'];
+export type AccountLink = Schemas['AccountLinkOut'];
+export type LinkRequest = Schemas['LinkRequest'];
+export type Positions = Schemas['PositionsOut'];
+export type Position = Schemas['PositionOut'];
+export type TradeMode = Schemas['TradeMode'];
 
 export async function request<T>(path: string, init: RequestInit = {}): Promise<T> {
   let response: Response;
@@ -43,13 +52,13 @@ export async function request<T>(path: string, init: RequestInit = {}): Promise<
   return body as T;
 }
 
-function postJson<T>(path: string, body?: unknown): Promise<T> {
-  return request<T>(path, {
-    method: 'POST',
-    headers: { 'Content-Type': 'application/json' },
-    body: JSON.stringify(body ?? {}),
-  });
-}
+const withJson = (method: string, body?: unknown): RequestInit => ({
+  method,
+  headers: { 'Content-Type': 'application/json' },
+  body: body === undefined ? undefined : JSON.stringify(body),
+});
+
+const postJson = <T>(path: string, body?: unknown): Promise<T> => request<T>(path, withJson('POST', body ?? {}));
 
 export const publicApi = {
   appConfig: () => request<AppConfig>('/api/v1/app-config'),
@@ -70,25 +79,21 @@ export interface Credentials {
 }
 
 export function createApi(credentials: Credentials) {
-  const send = <T>(path: string, method: string, body: unknown) =>
+  const send = <T>(path: string, init: RequestInit) =>
     request<T>(path, {
-      method,
-      headers: {
-        Authorization: `Bearer ${credentials.accessToken() ?? ''}`,
-        ...(body === undefined ? {} : { 'Content-Type': 'application/json' }),
-      },
-      body: body === undefined ? undefined : JSON.stringify(body),
+      ...init,
+      headers: { ...init.headers, Authorization: `Bearer ${credentials.accessToken() ?? ''}` },
     });
 
-  async function authorized<T>(path: string, method = 'GET', body?: unknown): Promise<T> {
+  async function authorized<T>(path: string, init: RequestInit = {}): Promise<T> {
     try {
-      return await send<T>(path, method, body);
+      return await send<T>(path, init);
     } catch (error) {
       if (!(error instanceof ApiError) || error.status !== 401) throw error;
       if (!(await credentials.reauthenticate())) throw error;
     }
     try {
-      return await send<T>(path, method, body);
+      return await send<T>(path, init);
     } catch (error) {
       if (error instanceof ApiError && error.status === 401) credentials.signOut();
       throw error;
@@ -97,10 +102,17 @@ export function createApi(credentials: Credentials) {
 
   return {
     billing: () => authorized<Billing>('/api/v1/billing'),
+    accounts: () => authorized<AccountLink[]>('/api/v1/accounts'),
+    linkAccount: (body: LinkRequest) => authorized<AccountLink>('/api/v1/accounts/link', withJson('POST', body)),
+    makePrimary: (id: number) => authorized<AccountLink>(`/api/v1/accounts/${id}/primary`, { method: 'PUT' }),
+    unlinkAccount: (id: number) => authorized<null>(`/api/v1/accounts/${id}`, { method: 'DELETE' }),
+    /** The primary account's positions, or the given account's. */
+    positions: (accountId?: number) =>
+      authorized<Positions>(accountId === undefined ? '/api/v1/positions' : `/api/v1/accounts/${accountId}/positions`),
     devices: () => authorized<Device[]>('/api/v1/devices'),
-    registerDevice: (name: string) => authorized<DeviceRegistered>('/api/v1/devices', 'POST', { name }),
-    renameDevice: (id: number, name: string) => authorized<Device>(`/api/v1/devices/${id}`, 'PATCH', { name }),
-    removeDevice: (id: number) => authorized<null>(`/api/v1/devices/${id}`, 'DELETE'),
+    registerDevice: (name: string) => authorized<DeviceRegistered>('/api/v1/devices', withJson('POST', { name })),
+    renameDevice: (id: number, name: string) => authorized<Device>(`/api/v1/devices/${id}`, withJson('PATCH', { name })),
+    removeDevice: (id: number) => authorized<null>(`/api/v1/devices/${id}`, { method: 'DELETE' }),
   };
 }
 

@@ -1,4 +1,4 @@
-import type { Payment, PaymentStatus, Tier } from './api';
+import type { Payment, PaymentStatus, Tier, TradeMode } from './api';
 
 const TIER_NAMES: Record<Tier, string> = {
   free: 'Free',
@@ -46,3 +46,42 @@ export function formatAgo(iso: string | null | undefined, now: number): string {
   if (seconds < 86400) return `${Math.floor(seconds / 3600)} h ago`;
   return `${Math.floor(seconds / 86400)} d ago`;
 }
+const TRADE_MODE_NAMES: Record<TradeMode, string> = { demo: 'Demo', contest: 'Contest', real: 'Real' };
+
+export const tradeModeName = (mode: TradeMode | null | undefined): string | null =>
+  mode ? (TRADE_MODE_NAMES[mode] ?? mode) : null;
+
+/** A broker figure (a decimal string) in the account's currency; brokers report codes Intl may not know. */
+export function formatMoney(value: string, currency: string, { signed = false } = {}): string {
+  const amount = Number(value);
+  const sign = signed && amount > 0 ? '+' : '';
+  try {
+    const format = new Intl.NumberFormat('en-US', { style: 'currency', currency, signDisplay: 'auto' });
+    return sign + format.format(amount);
+  } catch {
+    const plain = amount.toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 });
+    return `${sign}${plain} ${currency}`.trim();
+  }
+}
+
+/** A price or volume as the broker wrote it, without trailing zeros ("1.08512000" → "1.08512"). */
+export function formatDecimal(value: string): string {
+  if (!value.includes('.')) return value;
+  return value.replace(/0+$/, '').replace(/\.$/, '');
+}
+
+export const formatPercent = (value: string): string => `${Number(value).toFixed(2)} %`;
+
+/** "12 s", "3 min", "2 h", "4 d": how long ago a snapshot was taken. */
+export function formatAge(milliseconds: number): string {
+  const seconds = Math.max(0, Math.round(milliseconds / 1000));
+  if (seconds < 60) return `${seconds} s`;
+  if (seconds < 3600) return `${Math.floor(seconds / 60)} min`;
+  if (seconds < 86400) return `${Math.floor(seconds / 3600)} h`;
+  return `${Math.floor(seconds / 86400)} d`;
+}
+
+const localDateTime = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short' });
+
+/** In the user's own time zone (the device's). */
+export const formatLocalDateTime = (iso: string): string => localDateTime.format(new Date(iso));

@@ -35,3 +35,27 @@ export function useNow(): number {
   useVisibleInterval(() => setNow(Date.now()), 1000);
   return now;
 }
+
+/** Pull down from the top of the page and let go to refresh (touch screens). */
+export function usePullToRefresh(onRefresh: () => void, thresholdPx = 70): void {
+  const latest = useRef(onRefresh);
+  latest.current = onRefresh;
+
+  useEffect(() => {
+    let startY: number | null = null;
+    const onStart = (event: TouchEvent) => {
+      startY = window.scrollY <= 0 && event.touches.length === 1 ? event.touches[0].clientY : null;
+    };
+    const onEnd = (event: TouchEvent) => {
+      const endY = event.changedTouches[0]?.clientY;
+      if (startY !== null && endY !== undefined && endY - startY > thresholdPx) latest.current();
+      startY = null;
+    };
+    window.addEventListener('touchstart', onStart, { passive: true });
+    window.addEventListener('touchend', onEnd);
+    return () => {
+      window.removeEventListener('touchstart', onStart);
+      window.removeEventListener('touchend', onEnd);
+    };
+  }, [thresholdPx]);
+}

@@ -1,8 +1,10 @@
 import type { ReactNode } from 'react';
 import type { Api } from './api';
 import { BillingTab } from './pages/BillingTab';
+import { AccountsPage } from './pages/AccountsPage';
 import { DevicesTab } from './pages/DevicesTab';
-import { ApprovalsTab, PositionsTab } from './pages/EmptyTabs';
+import { ApprovalsTab } from './pages/EmptyTabs';
+import { PositionsTab } from './pages/PositionsTab';
 
 /** What a route's page is given: the typed API client and the path's parameters. */
 export interface RouteContext {
@@ -39,7 +41,8 @@ export const ROUTES: readonly Route[] = [
   { kind: 'tab', id: 'approvals', path: '/approvals', label: 'Approvals', icon: '✅', render: () => <ApprovalsTab /> },
   { kind: 'tab', id: 'billing', path: '/billing', label: 'Billing', icon: '💳', render: ({ api }) => <BillingTab api={api} /> },
   { kind: 'tab', id: 'devices', path: '/devices', label: 'Devices', icon: '📱', render: ({ api }) => <DevicesTab api={api} /> },
-  { kind: 'tab', id: 'positions', path: '/positions', label: 'Positions', icon: '📈', render: () => <PositionsTab /> },
+  { kind: 'tab', id: 'positions', path: '/positions', label: 'Positions', icon: '📈', render: ({ api }) => <PositionsTab api={api} /> },
+  { kind: 'page', path: '/positions/accounts', render: ({ api }) => <AccountsPage api={api} /> },
 ];
 
 export const TABS = ROUTES.filter((route): route is TabRoute => route.kind === 'tab');

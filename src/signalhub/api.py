@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from signalhub.accounts.routes import ea_snapshot_router
+from signalhub.accounts.routes import router as accounts_router
 from signalhub.auth.routes import oauth_router
 from signalhub.auth.routes import router as auth_router
 from signalhub.billing.routes import router as billing_router
@@ -14,6 +16,7 @@ from signalhub.devices.routes import ea_router
 from signalhub.devices.routes import router as devices_router
 from signalhub.miniapp.routes import router as miniapp_router
 from signalhub.ops.routes import router as ops_router
+from signalhub.positions.routes import router as positions_router
 from signalhub.signals.routes import router as signals_router
 from signalhub.users.routes import router as users_router
 
@@ -25,8 +28,11 @@ for domain_router in (
     users_router,
     catalog_router,
     billing_router,
+    accounts_router,
+    positions_router,
     devices_router,
     ea_router,
+    ea_snapshot_router,
     stripe_router,
     signals_router,
     telegram_router,

@@ -13,6 +13,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from signalhub import api
+from signalhub.accounts.routes import SNAPSHOT_MAX_BODY_BYTES, SNAPSHOT_PATH
 from signalhub.bot.dispatcher import create_telegram_bot
 from signalhub.config import Settings, get_settings
 from signalhub.db import Database
@@ -22,6 +23,7 @@ from signalhub.errors import AppError
 from signalhub.kit.logging import masker
 from signalhub.kit.ratelimit import build_rate_limiter
 from signalhub.ops.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
+from signalhub.positions.reader import build_positions_reader
 from signalhub.worker.runner import Worker
 
 logger = logging.getLogger("signalhub")
@@ -45,6 +47,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
                 worker = Worker(settings, database)
                 await stack.enter_async_context(worker.running())
             stack.push_async_callback(app.state.rate_limiter.close)
+            stack.push_async_callback(app.state.positions_reader.close)
             stack.push_async_callback(app.state.nonce_store.close)
             if owns_database:
                 stack.push_async_callback(database.dispose)
@@ -59,6 +62,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.state.settings = settings
     app.state.database = database
     app.state.rate_limiter = build_rate_limiter(settings.redis_url)
+    app.state.positions_reader = build_positions_reader(settings, database)
     app.state.nonce_store = build_nonce_store(settings.redis_url)
     app.state.telegram = None
     app.include_router(api.router)
@@ -66,7 +70,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.add_middleware(
         BodySizeLimitMiddleware,
         max_bytes=settings.max_body_bytes,
-        path_limits={EA_PATH_PREFIX: EA_MAX_BODY_BYTES},
+        path_limits={EA_PATH_PREFIX: EA_MAX_BODY_BYTES, SNAPSHOT_PATH: SNAPSHOT_MAX_BODY_BYTES},
     )
     app.add_middleware(RequestContextMiddleware)
     return app

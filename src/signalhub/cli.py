@@ -8,6 +8,7 @@ import sys
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import uvicorn
 from pydantic import ValidationError
@@ -194,16 +195,43 @@ def openapi(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def device_run(args: argparse.Namespace, _settings: Settings) -> int:
-    """A simulated device: polls the signed EA API and fills what it receives."""
+    """A simulated device: polls the signed EA API and fills what it receives; with an account,
+    also reports that account's snapshot (a seeded random walk) every few seconds."""
     from decimal import Decimal
 
-    from signalhub.devices.client import DeviceClient, DeviceRefused, SimulatedBroker, run
+    from signalhub.devices.client import (
+        DeviceClient,
+        DeviceRefused,
+        SimulatedBroker,
+        push_snapshots,
+        run,
+    )
+    from signalhub.positions.gateway import SimulatedGateway
+
+    last_status: list[str | None] = [None]
+
+    def report_link(answer: dict[str, Any]) -> None:
+        if answer["status"] != last_status[0]:
+            last_status[0] = answer["status"]
+            print(answer["message"], flush=True)
 
     async def run_device() -> int:
         client = DeviceClient(args.url, args.id, args.secret)
         broker = SimulatedBroker(Decimal(args.volume))
+        work = [run(client, broker, on_fill=lambda fill: print(fill.describe(), flush=True))]
+        if args.account_login is not None:
+            work.append(
+                push_snapshots(
+                    client,
+                    SimulatedGateway(args.seed),
+                    args.account_login,
+                    args.account_server,
+                    every_s=args.snapshot_every,
+                    on_answer=report_link,
+                )
+            )
         try:
-            await run(client, broker, on_fill=lambda fill: print(fill.describe(), flush=True))
+            await asyncio.gather(*work)
         except DeviceRefused as refusal:
             print(f"signalhub device: refused: {refusal}", file=sys.stderr)
             return 1
@@ -295,6 +323,16 @@ def build_parser() -> argparse.ArgumentParser:
         help="where fill prices come from (simulated: the signal's entry price)",
     )
     run_parser.add_argument("--volume", default="0.10", help="lots per order (default 0.10)")
+    run_parser.add_argument(
+        "--account-login", type=int, help="report this MT5 account's snapshots (simulated)"
+    )
+    run_parser.add_argument(
+        "--account-server", default="Simulated-Demo", help="its trade server's name"
+    )
+    run_parser.add_argument(
+        "--snapshot-every", type=float, default=5.0, help="seconds between snapshots (min 1)"
+    )
+    run_parser.add_argument("--seed", type=int, default=7, help="seed of the simulated account")
     run_parser.set_defaults(handler=device_run)
     return parser
 

@@ -20,6 +20,14 @@ class Environment(StrEnum):
     production = "production"
 
 
+class BrokerGatewayName(StrEnum):
+    """Where positions come from (signalhub.positions.gateway)."""
+
+    ea_bridge = "ea_bridge"
+    simulated = "simulated"
+    mt5_terminal = "mt5_terminal"
+
+
 VAR_DIR = Path("var")
 
 
@@ -62,6 +70,11 @@ class Settings(BaseSettings):
     run_worker_in_process: bool | None = None
     log_level: str = "INFO"
     max_body_bytes: int = 1024 * 1024
+    broker_gateway: BrokerGatewayName = BrokerGatewayName.ea_bridge
+    broker_timeout_s: float = Field(default=2.0, gt=0, le=60)
+    positions_cache_ttl_s: float = Field(default=30.0, gt=0, le=3600)
+    positions_stale_after_s: float = Field(default=120.0, gt=0)
+    simulated_broker_seed: int = 7
     device_secret_key: SecretStr | None = None
     signal_fanout_batch_size: int = Field(default=500, ge=1, le=5000)
 

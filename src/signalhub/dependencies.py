@@ -12,6 +12,7 @@ from signalhub.config import Settings
 from signalhub.db import Database
 from signalhub.errors import RateLimited
 from signalhub.kit.ratelimit import RateLimiter
+from signalhub.positions.reader import PositionsReader
 
 
 def get_settings_dep(request: Request) -> Settings:
@@ -48,3 +49,11 @@ async def signin_rate_limit(request: Request) -> None:
 
 
 SigninRateLimit = Depends(signin_rate_limit)
+
+
+def get_positions_reader(request: Request) -> PositionsReader:
+    reader: PositionsReader = request.app.state.positions_reader
+    return reader
+
+
+PositionsReaderDep = Annotated[PositionsReader, Depends(get_positions_reader)]

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from http import HTTPStatus
+from typing import Any
+
+from pydantic import BaseModel
+
 
 class AppError(Exception):
     status_code = 400
@@ -56,3 +61,22 @@ class Unprocessable(AppError):
 class RateLimited(AppError):
     status_code = 429
     code = "rate_limited"
+
+
+class ErrorDetail(BaseModel):
+    code: str
+    message: str
+
+
+class ErrorBody(BaseModel):
+    """Every error answer: {"error": {"code", "message"}}."""
+
+    error: ErrorDetail
+
+
+def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """For a route's `responses=`: the statuses it can answer with the error body."""
+    return {
+        status: {"model": ErrorBody, "description": HTTPStatus(status).phrase}
+        for status in statuses
+    }

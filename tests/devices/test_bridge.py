@@ -17,6 +17,7 @@ from asgi_lifespan import LifespanManager
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from signalhub.accounts import service as accounts
 from signalhub.app import create_app
 from signalhub.audit.repository import AuditRepository
 from signalhub.config import Settings
@@ -27,7 +28,7 @@ from signalhub.devices.signing import signed_headers
 from signalhub.kit.time import utcnow
 from signalhub.models import Approval, ApprovalChannel, OutboxMessage, Signal, Tier, User
 from signalhub.signals import service as signals
-from tests.factories import create_device, create_subscriber
+from tests.factories import create_account_link, create_device, create_subscriber
 from tests.fakes.telegram_api import FakeTelegramAPI
 from tests.helpers import drain_outbox
 from tests.signals.conftest import fan_out, publish
@@ -171,6 +172,23 @@ async def test_only_approved_running_signals_are_handed_out(
         )
         expected = 200 if approval is soon_expired or approval is cancelled else 404
         assert response.status_code == expected, response.text
+
+
+async def test_a_device_on_an_unlinked_account_gets_no_signals(
+    client: httpx.AsyncClient,
+    database: Database,
+    session: AsyncSession,
+    trader: User,
+    device: devices.Registration,
+) -> None:
+    """Unlinking an MT5 account stops the signals to the device that reports it, at once."""
+    link = await create_account_link(session, trader, device_id=device.device.id)
+    await session.commit()
+    _, approval = await offered(database, session, trader)
+    await approve(session, approval)
+    await accounts.unlink(session, trader.id, link.id, utcnow())
+    await session.commit()
+    assert await poll(client, device) == []
 
 
 async def test_long_poll_wakes_when_the_user_approves(

@@ -1,6 +1,6 @@
 import { Button, Cell, List, Placeholder, Section, Text } from '@telegram-apps/telegram-ui';
 import { useCallback, useEffect, useState } from 'react';
-import { ApiError, publicApi, type Api, type Billing } from '../api';
+import { errorMessage, publicApi, type Api, type Billing } from '../api';
 import { EmptyState } from '../components/EmptyState';
 import { Loading } from '../components/Loading';
 import { formatAmount, formatCountdown, formatDate, statusName, tierName } from '../format';
@@ -8,9 +8,6 @@ import { useNow, useVisibleInterval } from '../hooks';
 import { openTelegramUrl } from '../telegram';
 
 const REFRESH_MS = 30_000;
-
-const errorMessage = (error: unknown) =>
-  error instanceof ApiError ? error.message : 'Something went wrong. Please try again.';
 
 function Expiry({ billing }: { billing: Billing }) {
   const now = useNow();

@@ -33,7 +33,8 @@ export function mockFetch(routes: Record<string, Handler | Reply>) {
     const route = routes[`${method} ${path}`];
     if (!route) throw new Error(`Unexpected request: ${method} ${path}`);
     const reply = typeof route === 'function' ? await route(call) : route;
-    return new Response(JSON.stringify(reply.body), {
+    const noContent = reply.status === 204;
+    return new Response(noContent ? null : JSON.stringify(reply.body), {
       status: reply.status ?? 200,
       headers: { 'Content-Type': 'application/json' },
     });

@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from signalhub.accounts import service as accounts
 from signalhub.db import Database
 from signalhub.devices import service as devices
 from signalhub.devices.repository import EaDeliveryRepository
@@ -35,7 +36,10 @@ class AckConflict(Conflict):
 
 async def take(session: AsyncSession, device: AuthenticatedDevice, now: datetime) -> list[EaSignal]:
     """What this device has not taken yet, marked taken. Expired or cancelled signals are never
-    handed out; a concurrent poll of the same device gets none of the same signals."""
+    handed out; a concurrent poll of the same device gets none of the same signals; a device
+    on an account its trader unlinked gets nothing."""
+    if not await accounts.device_takes_signals(session, device.id):
+        return []
     repository = EaDeliveryRepository(session)
     rows = await repository.untaken(device.user_id, device.id, now, POLL_BATCH)
     taken = await repository.take([approval.id for approval, _ in rows], device.id, now)

@@ -7,6 +7,7 @@ and acknowledges each with a ticket, the price and the volume."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import random
@@ -19,12 +20,15 @@ from typing import Any
 
 import httpx
 
+from signalhub.accounts.schemas import SnapshotIn
 from signalhub.devices.signing import signed_headers
+from signalhub.positions.gateway import SimulatedGateway
 
 logger = logging.getLogger("signalhub.device")
 
 POLL_WAIT_S = 25
 RETRY_S = 5.0
+SNAPSHOT_EVERY_S = 5.0
 
 
 class DeviceRefused(Exception):
@@ -112,6 +116,9 @@ class DeviceClient:
         signals: list[dict[str, Any]] = response.json()["signals"]
         return signals
 
+    async def snapshot(self, payload: dict[str, Any]) -> httpx.Response:
+        return await self.request("POST", "/api/v1/ea/snapshot", payload)
+
     async def ack(self, fill: Fill) -> httpx.Response:
         payload: dict[str, Any] = {"approval_id": fill.approval_id, "status": fill.status}
         for field in ("ticket", "price", "volume", "error"):
@@ -183,3 +190,34 @@ async def _ack(client: DeviceClient, fill: Fill, attempts: int = 3) -> None:
                 "ack refused", extra={"status": response.status_code, "body": response.text}
             )
         return
+
+
+async def push_snapshots(
+    client: DeviceClient,
+    account: SimulatedGateway,
+    login: int,
+    server: str,
+    *,
+    every_s: float = SNAPSHOT_EVERY_S,
+    on_answer: Callable[[dict[str, Any]], None] = lambda answer: None,
+    stop: asyncio.Event | None = None,
+) -> None:
+    """Reports the account (MetaTrader's account_info() and positions_get(), here from the
+    simulated walk) every `every_s` seconds, as the EA does on its timer, until `stop` is set."""
+    stop = stop or asyncio.Event()
+    while not stop.is_set():
+        payload = SnapshotIn.from_snapshot(account.step(login, server)).model_dump(mode="json")
+        try:
+            response = await client.snapshot(payload)
+        except httpx.TransportError as error:
+            logger.warning("snapshot not delivered", extra={"error": str(error)})
+        else:
+            if response.status_code == 200:
+                on_answer(response.json())
+            else:
+                logger.warning(
+                    "snapshot refused",
+                    extra={"status": response.status_code, "body": response.text},
+                )
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), every_s)

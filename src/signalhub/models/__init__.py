@@ -1,5 +1,12 @@
 """Every table, imported here so Alembic's target_metadata sees them all."""
 
+from signalhub.models.account_link import AccountLink, AccountLinkStatus, TradeMode
+from signalhub.models.account_snapshot import (
+    AccountInfo,
+    AccountPosition,
+    PositionType,
+    SnapshotSource,
+)
 from signalhub.models.approval import Approval, ApprovalChannel, ApprovalStatus
 from signalhub.models.audit_log import AuditLog
 from signalhub.models.base import Base
@@ -16,6 +23,10 @@ from signalhub.models.stripe_event import StripeEvent, StripeEventStatus
 from signalhub.models.user import Role, User
 
 __all__ = [
+    "AccountInfo",
+    "AccountLink",
+    "AccountLinkStatus",
+    "AccountPosition",
     "Approval",
     "ApprovalChannel",
     "ApprovalStatus",
@@ -35,6 +46,7 @@ __all__ = [
     "Payment",
     "PaymentProvider",
     "PaymentStatus",
+    "PositionType",
     "Priority",
     "Product",
     "RefreshToken",
@@ -42,8 +54,10 @@ __all__ = [
     "Signal",
     "SignalSide",
     "SignalStatus",
+    "SnapshotSource",
     "StripeEvent",
     "StripeEventStatus",
     "Tier",
+    "TradeMode",
     "User",
 ]

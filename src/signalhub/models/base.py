@@ -1,12 +1,14 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from decimal import Decimal
 from enum import StrEnum
+from typing import Any
 
-from sqlalchemy import BigInteger, DateTime, Enum, Integer, MetaData
+from sqlalchemy import BigInteger, DateTime, Enum, Integer, MetaData, Numeric, String
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
-from sqlalchemy.types import TypeDecorator
+from sqlalchemy.types import TypeDecorator, TypeEngine
 
 from signalhub.kit.time import utcnow
 
@@ -52,6 +54,40 @@ def enum_column(enum: type[StrEnum]) -> Enum:
         length=16,
         values_callable=lambda members: [member.value for member in members],
     )
+
+
+def str_enum(enum: type[StrEnum]) -> Enum:
+    """An enum column stored as its value in a VARCHAR, the same on SQLite and PostgreSQL."""
+    return Enum(enum, native_enum=False, length=16, validate_strings=True)
+
+
+BROKER_DECIMAL_PLACES = 8
+BROKER_DECIMAL_DIGITS = 24
+
+
+class BrokerDecimal(TypeDecorator[Decimal]):
+    """Broker figures (prices, volumes, balances) exactly: NUMERIC(24, 8) on PostgreSQL, text on
+    SQLite, which has no decimal type and would round through a float."""
+
+    impl = Numeric(BROKER_DECIMAL_DIGITS, BROKER_DECIMAL_PLACES)
+    cache_ok = True
+    _quantum = Decimal(1).scaleb(-BROKER_DECIMAL_PLACES)
+
+    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
+        if dialect.name == "sqlite":
+            return dialect.type_descriptor(String(32))
+        return dialect.type_descriptor(Numeric(BROKER_DECIMAL_DIGITS, BROKER_DECIMAL_PLACES))
+
+    def process_bind_param(self, value: Decimal | None, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        value = Decimal(value).quantize(self._quantum)
+        return str(value) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> Decimal | None:
+        if value is None:
+            return None
+        return Decimal(value).quantize(self._quantum)
 
 
 class Base(DeclarativeBase):

@@ -63,7 +63,8 @@ class RequestContextMiddleware:
 
 class BodySizeLimitMiddleware:
     """Answers 413 for a body over the limit, whether or not Content-Length announces it.
-    `path_limits` sets a smaller limit for every path under a prefix (e.g. the EA API)."""
+    `path_limits` sets another limit for every path under a prefix (e.g. the EA API); the longest
+    matching prefix wins, so one endpoint can differ from its API's."""
 
     def __init__(
         self, app: ASGIApp, max_bytes: int, path_limits: dict[str, int] | None = None
@@ -73,10 +74,10 @@ class BodySizeLimitMiddleware:
         self.path_limits = path_limits or {}
 
     def _limit_for(self, path: str) -> int:
-        return min(
-            [limit for prefix, limit in self.path_limits.items() if path.startswith(prefix)],
-            default=self.max_bytes,
-        )
+        matching = [prefix for prefix in self.path_limits if path.startswith(prefix)]
+        if not matching:
+            return self.max_bytes
+        return self.path_limits[max(matching, key=len)]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":

@@ -1,0 +1,77 @@
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import select
+
+from signalhub.kit.repository import Repository
+from signalhub.models import AccountInfo, AccountLink, AccountLinkStatus
+
+
+class AccountLinkRepository(Repository):
+    async def get_for_user(self, user_id: int, link_id: int) -> AccountLink | None:
+        return await self.session.scalar(
+            select(AccountLink).where(AccountLink.id == link_id, AccountLink.user_id == user_id)
+        )
+
+    async def lock_for_user(self, user_id: int) -> Sequence[AccountLink]:
+        """Every link of the user, row-locked: changes to who is primary are serialised."""
+        links = await self.session.scalars(
+            select(AccountLink)
+            .where(AccountLink.user_id == user_id)
+            .order_by(AccountLink.id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+        return links.all()
+
+    async def insert_if_absent(self, link: AccountLink) -> bool:
+        """False when the user already has a link for this login and server."""
+        statement = self.insert_ignoring_conflicts(
+            AccountLink, ["user_id", "mt5_login", "server"]
+        ).values(
+            user_id=link.user_id,
+            mt5_login=link.mt5_login,
+            server=link.server,
+            status=link.status,
+            is_primary=False,
+            pairing_code=link.pairing_code,
+            expires_at=link.expires_at,
+            created_at=link.created_at,
+            updated_at=link.created_at,
+        )
+        result = await self.session.execute(statement)
+        return bool(getattr(result, "rowcount", 0))
+
+    async def find(self, user_id: int, mt5_login: int, server: str) -> AccountLink | None:
+        return await self.session.scalar(
+            select(AccountLink).where(
+                AccountLink.user_id == user_id,
+                AccountLink.mt5_login == mt5_login,
+                AccountLink.server == server,
+            )
+        )
+
+    async def listed(self, user_id: int) -> Sequence[AccountLink]:
+        links = await self.session.scalars(
+            select(AccountLink)
+            .where(AccountLink.user_id == user_id, AccountLink.status != AccountLinkStatus.unlinked)
+            .order_by(AccountLink.is_primary.desc(), AccountLink.created_at, AccountLink.id)
+        )
+        return links.all()
+
+    async def primary(self, user_id: int) -> AccountLink | None:
+        return await self.session.scalar(
+            select(AccountLink).where(AccountLink.user_id == user_id, AccountLink.is_primary)
+        )
+
+    async def device_account_status(self, device_id: int) -> AccountLinkStatus | None:
+        """The status of the link of the account this device reported last, if any."""
+        status: AccountLinkStatus | None = await self.session.scalar(
+            select(AccountLink.status)
+            .join(AccountInfo, AccountInfo.account_link_id == AccountLink.id)
+            .where(AccountInfo.device_id == device_id)
+            .order_by(AccountInfo.received_at.desc())
+            .limit(1)
+        )
+        return status
