@@ -258,7 +258,8 @@ async def test_database_nonce_store_expires_old_nonces(
     later = now + timedelta(seconds=601)
     assert await store.remember(session, device_id, "nonce-0001", later, 600)
     assert not await store.remember(session, device_id, "nonce-0001", later, 600)
-    assert await devices.purge_nonces(session, later + timedelta(seconds=601)) == 1
+    assert await devices.purge_nonces(session, later + timedelta(seconds=601)) >= 1
+    assert await store.remember(session, device_id, "nonce-0001", later, 600)
 
 
 @pytest.mark.skipif(not os.environ.get("SIGNALHUB_TEST_REDIS_URL"), reason="needs Redis")
