@@ -114,7 +114,8 @@ async def grant_tier(
     now: datetime | None = None,
     duration_days: int = 30,
 ) -> None:
-    """`user` holds `tier` from `now` for `duration_days`, paid and granted for real."""
+    """The user holds `tier` from `now` (default: now) for `duration_days`, bought like any
+    other purchase."""
     product = await create_product(session, tier=tier, duration_days=duration_days)
     payment = await create_payment(session, user, product, now=now)
     await entitlements.grant(session, product, payment, now or utcnow())
@@ -128,7 +129,7 @@ async def create_subscriber(
     now: datetime | None = None,
     duration_days: int = 30,
 ) -> User:
-    """A trader holding `tier` from `now` for `duration_days`."""
+    """A trader holding `tier` (see grant_tier)."""
     user = await create_user(session, telegram_id=telegram_id)
     await grant_tier(session, user, tier, now=now, duration_days=duration_days)
     return user

@@ -241,6 +241,29 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/approvals/stream": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Approvals Stream
+         * @description Pushes changes to the caller's approvals as they happen, on every API instance (Redis
+         *     pub/sub). Each event only says what changed: read `/approvals/pending` for the state. Sends
+         *     a heartbeat comment every `APPROVALS_STREAM_HEARTBEAT_S` so proxies keep it open; a client
+         *     that loses the stream polls and reconnects.
+         */
+        get: operations["approvals_stream_api_v1_approvals_stream_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/approvals/{approval_id}/approve": {
         parameters: {
             query?: never;
@@ -2221,6 +2244,40 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description Missing or invalid access token. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        error: {
+                            code: string;
+                            message: string;
+                        };
+                    };
+                };
+            };
+        };
+    };
+    approvals_stream_api_v1_approvals_stream_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Server-sent events: `ready` once, then `approval.created`, `approval.decided` and `signal.ended` (JSON data), and a comment as heartbeat. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/event-stream": string;
+                };
             };
             /** @description Missing or invalid access token. */
             401: {

@@ -14,7 +14,7 @@ import uvicorn
 from pydantic import ValidationError
 
 from signalhub import migrations
-from signalhub.config import Settings, describe_configuration_error, get_settings
+from signalhub.config import Environment, Settings, describe_configuration_error, get_settings
 from signalhub.db import Database
 from signalhub.kit import logging as signalhub_logging
 
@@ -134,10 +134,12 @@ def seed(_args: argparse.Namespace, settings: Settings) -> int:
 
     async def run_seed(database: Database) -> int:
         async with database.transaction() as session:
-            report = await seed_demo_data(session)
+            report = await seed_demo_data(
+                session, demo_signals=settings.env is Environment.development
+            )
         print(
             f"seeded: {report.products_created} products, {report.users_created} users, "
-            f"{report.payments_created} payments created"
+            f"{report.payments_created} payments, {report.signals_published} signals created"
         )
         return 0
 

@@ -70,13 +70,14 @@ class Settings(BaseSettings):
     run_worker_in_process: bool | None = None
     log_level: str = "INFO"
     max_body_bytes: int = 1024 * 1024
+    signal_fanout_batch_size: int = Field(default=500, ge=1, le=5000)
+    approvals_stream_heartbeat_s: float = Field(default=15.0, gt=0, le=300)
     broker_gateway: BrokerGatewayName = BrokerGatewayName.ea_bridge
     broker_timeout_s: float = Field(default=2.0, gt=0, le=60)
     positions_cache_ttl_s: float = Field(default=30.0, gt=0, le=3600)
     positions_stale_after_s: float = Field(default=120.0, gt=0)
     simulated_broker_seed: int = 7
     device_secret_key: SecretStr | None = None
-    signal_fanout_batch_size: int = Field(default=500, ge=1, le=5000)
 
     @field_validator("admin_telegram_ids", mode="before")
     @classmethod

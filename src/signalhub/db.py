@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import (
 )
 
 from signalhub.errors import AppError
-from signalhub.kit.bus import Bus, MemoryBus, take_pending
+from signalhub.kit.bus import Bus, MemoryBus, build_bus, take_pending
 
 if TYPE_CHECKING:
     from signalhub.config import Settings
@@ -118,6 +118,7 @@ class Database:
             pool_size=settings.database_pool_size,
             max_overflow=settings.database_max_overflow,
             pool_recycle_s=settings.database_pool_recycle_s,
+            bus=build_bus(settings.redis_url),
         )
 
     @property
@@ -155,4 +156,5 @@ class Database:
         return True
 
     async def dispose(self) -> None:
+        await self.bus.close()
         await self.engine.dispose()

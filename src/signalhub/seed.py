@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -13,7 +14,9 @@ from signalhub.catalog import service as catalog
 from signalhub.catalog.schemas import ProductCreate
 from signalhub.entitlements import service as entitlements
 from signalhub.kit.time import utcnow
-from signalhub.models import PaymentProvider, PaymentStatus, Role, Tier
+from signalhub.models import PaymentProvider, PaymentStatus, Role, Tier, User
+from signalhub.signals import service as signals
+from signalhub.signals.schemas import MAX_TTL_S, SignalCreate
 from signalhub.users import service as users
 
 logger = logging.getLogger("signalhub.seed")
@@ -56,14 +59,40 @@ PRODUCTS = (
 )
 
 
+DEMO_SIGNALS = (
+    SignalCreate(
+        symbol="EURUSD",
+        side="buy",
+        entry_price="1.0850",
+        stop_loss="1.0820",
+        take_profits=["1.0900", "1.0950"],
+        note="Demo: breakout above the Asian range.",
+        expires_in_s=MAX_TTL_S,
+    ),
+    SignalCreate(
+        symbol="XAUUSD",
+        side="sell",
+        order_type="limit",
+        entry_price="2415.50",
+        stop_loss="2428.00",
+        take_profits=["2398.00"],
+        note="Demo: fade into resistance.",
+        expires_in_s=MAX_TTL_S,
+    ),
+)
+
+
 @dataclass(frozen=True)
 class SeedReport:
     products_created: int
     users_created: int
     payments_created: int
+    signals_published: int = 0
 
 
-async def seed(session: AsyncSession) -> SeedReport:
+async def seed(session: AsyncSession, *, demo_signals: bool = False) -> SeedReport:
+    """`demo_signals` (development): two signals from the demo admin, offered at once, unless
+    some of theirs are still active."""
     now = utcnow()
     products_created = 0
     for product in PRODUCTS:
@@ -102,6 +131,20 @@ async def seed(session: AsyncSession) -> SeedReport:
         details={"seeded": True},
     )
     await entitlements.grant(session, premium, payment, now)
-    report = SeedReport(products_created, users_created, int(payment_created))
+    published = await _publish_demo_signals(session, now) if demo_signals else 0
+    report = SeedReport(products_created, users_created, int(payment_created), published)
     logger.info("seeded", extra=report.__dict__)
     return report
+
+
+async def _publish_demo_signals(session: AsyncSession, now: datetime) -> int:
+    admin = await users.get_by_telegram_id(session, DEMO_ADMIN_TELEGRAM_ID)
+    assert isinstance(admin, User)
+    if await signals.any_active_from(session, admin.id, now):
+        return 0
+    for demo in DEMO_SIGNALS:
+        await signals.publish(session, demo, admin.id, now)
+    # Offered here rather than by the worker, so the cards are there even before it runs.
+    while await signals.fan_out_batch(session, now, batch_size=500) is not None:
+        pass
+    return len(DEMO_SIGNALS)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 import httpx
 
@@ -20,8 +21,11 @@ def test_migrate_seed_serve_answers_health_and_lists_products(tmp_path: Path) ->
     assert signalhub("migrate", env=env, cwd=tmp_path).returncode == 0
     first = signalhub("seed", env=env, cwd=tmp_path)
     assert first.returncode == 0, first.stderr
-    assert "3 products, 2 users, 1 payments created" in first.stdout
-    assert "0 products, 0 users, 0 payments" in signalhub("seed", env=env, cwd=tmp_path).stdout
+    assert "3 products, 2 users, 1 payments, 2 signals created" in first.stdout
+    again = signalhub("seed", env=env, cwd=tmp_path).stdout
+    assert "0 products, 0 users, 0 payments, 0 signals" in again
+    link = signalhub("demo-link", env=env, cwd=tmp_path).stdout.strip()
+    init_data = parse_qs(urlsplit(link).fragment)["tgWebAppData"][0]
 
     with running_server(env, tmp_path) as base_url:
         assert httpx.get(f"{base_url}/healthz").json() == {"status": "ok"}
@@ -32,6 +36,11 @@ def test_migrate_seed_serve_answers_health_and_lists_products(tmp_path: Path) ->
             "vip_monthly",
             "enterprise_monthly",
         ]
+        # The demo trader opening the Mini App sees the two seeded signals as cards.
+        tokens = httpx.post(f"{base_url}/api/v1/auth/telegram", json={"init_data": init_data})
+        bearer = {"Authorization": f"Bearer {tokens.json()['access_token']}"}
+        pending = httpx.get(f"{base_url}/api/v1/approvals/pending", headers=bearer).json()
+        assert sorted(card["signal"]["symbol"] for card in pending) == ["EURUSD", "XAUUSD"]
     log = (tmp_path / "server.log").read_text()
     assert "telegram disabled" in log
     assert "stripe disabled" in log

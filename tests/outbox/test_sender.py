@@ -295,7 +295,7 @@ async def test_the_worker_runs_the_sender_when_telegram_is_configured(
     committing_database: Database, fast_settings: Settings, telegram_api: FakeTelegramAPI
 ) -> None:
     await enqueue(committing_database, 7800, "from the worker", Priority.transactional)
-    async with Worker(fast_settings, committing_database, jobs=()).running():
+    async with Worker(fast_settings, committing_database, jobs=(), loops=()).running():
         await eventually(lambda: _all_done(committing_database), 10)
     assert telegram_api.delivered_texts() == ["from the worker"]
     assert not Worker(

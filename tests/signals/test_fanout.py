@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from signalhub.config import Settings
 from signalhub.db import Database
 from signalhub.kit.time import utcnow
 from signalhub.models import (
@@ -22,7 +23,9 @@ from signalhub.models import (
 from signalhub.signals import service
 from signalhub.signals.callbacks import ApprovalCallback
 from signalhub.users import service as users
+from signalhub.worker.runner import Worker
 from tests.factories import create_subscriber, create_user
+from tests.helpers import eventually
 from tests.signals.conftest import fan_out, publish
 
 
@@ -180,3 +183,21 @@ async def test_concurrent_workers_fan_out_once(committing_database: Database) ->
         assert all(signal.fanout_finished_at is not None for signal in stored)
         statuses = set(await session.scalars(select(OutboxMessage.status)))
         assert statuses == {OutboxStatus.pending}
+
+
+async def test_the_worker_fans_out_a_signal_as_soon_as_it_is_published(
+    committing_database: Database, settings: Settings
+) -> None:
+    async with committing_database.transaction() as session:
+        trader = await create_subscriber(session)
+    worker = Worker(settings, committing_database, jobs=(), send_outbox=False)
+    async with worker.running():
+        await asyncio.sleep(0.1)  # the loop is idle, waiting for a wake-up
+        async with committing_database.transaction() as session:
+            signal = await publish(session)
+
+        async def offered() -> bool:
+            async with committing_database.transaction() as session:
+                return await offered_to(session, signal) == {trader.id}
+
+        await eventually(offered, timeout_s=10)

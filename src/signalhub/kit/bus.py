@@ -74,9 +74,6 @@ class MemoryBus:
     def __init__(self) -> None:
         self._subscriptions: defaultdict[str, set[Subscription]] = defaultdict(set)
 
-    async def start(self) -> None:
-        """Nothing to connect; `RedisBus` starts its listener here."""
-
     async def close(self) -> None:
         self._subscriptions.clear()
 
@@ -130,9 +127,9 @@ class RedisBus(MemoryBus):
         self._listener: asyncio.Task[None] | None = None
         self._connected = asyncio.Event()
 
-    async def start(self) -> None:
+    async def _start_listening(self) -> None:
+        """On the first subscription: a process that only publishes never listens."""
         self._listener = asyncio.create_task(self._listen(), name="bus_listener")
-        # Subscribers opened before the first connection would otherwise miss their channel.
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._connected.wait(), 5)
 
@@ -158,6 +155,9 @@ class RedisBus(MemoryBus):
             logger.warning("live update not published", exc_info=True)
 
     async def _first_subscriber(self, channel: str) -> None:
+        if self._listener is None:
+            await self._start_listening()  # subscribes to every channel wanted so far
+            return
         if self._pubsub is not None:
             with contextlib.suppress(RedisError):
                 await self._pubsub.subscribe(REDIS_PREFIX + channel)
@@ -174,8 +174,13 @@ class RedisBus(MemoryBus):
             pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
             try:
                 # A channel of our own keeps the connection subscribed while nobody listens.
-                await pubsub.subscribe(REDIS_PREFIX + "_", *self._redis_channels())
+                wanted = self._redis_channels()
+                await pubsub.subscribe(REDIS_PREFIX + "_", *wanted)
                 self._pubsub = pubsub
+                # Channels first wanted while that subscription was on its way.
+                missed = set(self._redis_channels()) - set(wanted)
+                if missed:
+                    await pubsub.subscribe(*missed)
                 self._connected.set()
                 async for raw in pubsub.listen():
                     self._relay(raw)

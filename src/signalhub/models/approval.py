@@ -6,7 +6,7 @@ from enum import StrEnum
 from sqlalchemy import ForeignKey, Index, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from signalhub.models.base import Base, BigIntId, IdMixin, TimestampMixin, UTCDateTime, enum_column
+from signalhub.models.base import Base, BigIntId, IdMixin, TimestampMixin, UTCDateTime, str_enum
 
 
 class ApprovalStatus(StrEnum):
@@ -41,10 +41,10 @@ class Approval(IdMixin, TimestampMixin, Base):
         BigIntId, ForeignKey("users.id", ondelete="CASCADE"), nullable=False
     )
     status: Mapped[ApprovalStatus] = mapped_column(
-        enum_column(ApprovalStatus), default=ApprovalStatus.pending, nullable=False
+        str_enum(ApprovalStatus), default=ApprovalStatus.pending, nullable=False
     )
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    decided_via: Mapped[ApprovalChannel | None] = mapped_column(enum_column(ApprovalChannel))
+    decided_via: Mapped[ApprovalChannel | None] = mapped_column(str_enum(ApprovalChannel))
     outbox_message_id: Mapped[int | None] = mapped_column(
         BigIntId, ForeignKey("outbox.id", ondelete="SET NULL")
     )

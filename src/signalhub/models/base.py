@@ -45,17 +45,6 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.astimezone(UTC)
 
 
-def enum_column(enum: type[StrEnum]) -> Enum:
-    """A VARCHAR holding the member's value, the same on SQLite and PostgreSQL."""
-    return Enum(
-        enum,
-        native_enum=False,
-        create_constraint=False,
-        length=16,
-        values_callable=lambda members: [member.value for member in members],
-    )
-
-
 def str_enum(enum: type[StrEnum]) -> Enum:
     """An enum column stored as its value in a VARCHAR, the same on SQLite and PostgreSQL."""
     return Enum(enum, native_enum=False, length=16, validate_strings=True)

@@ -12,7 +12,7 @@ from signalhub.models.base import (
     CreatedAtMixin,
     IdMixin,
     UTCDateTime,
-    enum_column,
+    str_enum,
 )
 
 
@@ -34,7 +34,7 @@ class Device(IdMixin, CreatedAtMixin, Base):
     secret_encrypted: Mapped[str] = mapped_column(String(256), nullable=False)
     secret_hint: Mapped[str] = mapped_column(String(16), nullable=False)
     status: Mapped[DeviceStatus] = mapped_column(
-        enum_column(DeviceStatus), default=DeviceStatus.active, nullable=False
+        str_enum(DeviceStatus), default=DeviceStatus.active, nullable=False
     )
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     last_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -7,8 +7,7 @@ from enum import StrEnum
 from sqlalchemy import BigInteger, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from signalhub.models.base import Base, BigIntId, IdMixin, UTCDateTime, enum_column
-from signalhub.models.signal import price_column
+from signalhub.models.base import Base, BigIntId, BrokerDecimal, IdMixin, UTCDateTime, str_enum
 
 
 class DeliveryStatus(StrEnum):
@@ -33,11 +32,11 @@ class EaDelivery(IdMixin, Base):
         BigIntId, ForeignKey("devices.id", ondelete="CASCADE"), index=True, nullable=False
     )
     status: Mapped[DeliveryStatus] = mapped_column(
-        enum_column(DeliveryStatus), default=DeliveryStatus.taken, nullable=False
+        str_enum(DeliveryStatus), default=DeliveryStatus.taken, nullable=False
     )
     taken_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
     acked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     ticket: Mapped[int | None] = mapped_column(BigInteger)
-    price: Mapped[Decimal | None] = mapped_column(price_column())
-    volume: Mapped[Decimal | None] = mapped_column(price_column())
+    price: Mapped[Decimal | None] = mapped_column(BrokerDecimal())
+    volume: Mapped[Decimal | None] = mapped_column(BrokerDecimal())
     error: Mapped[str | None] = mapped_column(String(500))

@@ -4,23 +4,24 @@ from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
 
-from sqlalchemy import JSON, ForeignKey, Index, Numeric, String, Text
+from sqlalchemy import JSON, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from signalhub.models.base import (
+    BROKER_DECIMAL_PLACES,
     Base,
     BigIntId,
+    BrokerDecimal,
     IdMixin,
     TimestampMixin,
     UTCDateTime,
-    enum_column,
+    str_enum,
 )
 from signalhub.models.product import Tier
 
-# Room for index points (US30 ~ 40,000) and 5-digit FX quotes, and few enough significant
-# digits (15) that SQLite's floating-point storage gives back exactly the Decimal it was given.
+# Room for index points (US30 ~ 40,000) and 5-digit FX quotes; stored exactly (BrokerDecimal).
 PRICE_DIGITS = 15
-PRICE_SCALE = 8
+PRICE_SCALE = BROKER_DECIMAL_PLACES
 
 
 class SignalSide(StrEnum):
@@ -40,10 +41,6 @@ class SignalStatus(StrEnum):
     cancelled = "cancelled"
 
 
-def price_column() -> Numeric[Decimal]:
-    return Numeric(PRICE_DIGITS + 3, PRICE_SCALE, asdecimal=True)
-
-
 class Signal(IdMixin, TimestampMixin, Base):
     """An operator's trade idea, offered to every trader whose tier reaches `min_tier` until
     `expires_at`. `fanout_cursor` is the last user id the fan-out job has covered, so a crashed
@@ -53,16 +50,16 @@ class Signal(IdMixin, TimestampMixin, Base):
     __table_args__ = (Index("ix_signals_status_expires", "status", "expires_at"),)
 
     symbol: Mapped[str] = mapped_column(String(32), nullable=False)
-    side: Mapped[SignalSide] = mapped_column(enum_column(SignalSide), nullable=False)
-    order_type: Mapped[OrderType] = mapped_column(enum_column(OrderType), nullable=False)
-    entry_price: Mapped[Decimal] = mapped_column(price_column(), nullable=False)
-    stop_loss: Mapped[Decimal] = mapped_column(price_column(), nullable=False)
+    side: Mapped[SignalSide] = mapped_column(str_enum(SignalSide), nullable=False)
+    order_type: Mapped[OrderType] = mapped_column(str_enum(OrderType), nullable=False)
+    entry_price: Mapped[Decimal] = mapped_column(BrokerDecimal(), nullable=False)
+    stop_loss: Mapped[Decimal] = mapped_column(BrokerDecimal(), nullable=False)
     # Decimal strings, nearest target first.
     take_profits: Mapped[list[str]] = mapped_column(JSON, nullable=False)
     note: Mapped[str | None] = mapped_column(Text)
-    min_tier: Mapped[Tier] = mapped_column(enum_column(Tier), nullable=False)
+    min_tier: Mapped[Tier] = mapped_column(str_enum(Tier), nullable=False)
     status: Mapped[SignalStatus] = mapped_column(
-        enum_column(SignalStatus), default=SignalStatus.active, nullable=False
+        str_enum(SignalStatus), default=SignalStatus.active, nullable=False
     )
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
     created_by_user_id: Mapped[int | None] = mapped_column(

@@ -48,6 +48,18 @@ class SignalRepository(Repository):
             statement = statement.where(Signal.id < before)
         return (await self.session.scalars(statement)).all()
 
+    async def any_active_from(self, user_id: int, now: datetime) -> bool:
+        found = await self.session.scalar(
+            select(Signal.id)
+            .where(
+                Signal.created_by_user_id == user_id,
+                Signal.status == SignalStatus.active,
+                Signal.expires_at > now,
+            )
+            .limit(1)
+        )
+        return found is not None
+
     async def claim_for_fanout(self, now: datetime) -> Signal | None:
         """The oldest active signal still being fanned out, locked; a second worker skips it
         and takes the next one instead of waiting."""

@@ -2,12 +2,15 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request, Response, status
+from fastapi.responses import StreamingResponse
 
 from signalhub.auth.dependencies import AdminUser, CurrentUser
-from signalhub.dependencies import SessionDep
+from signalhub.dependencies import DatabaseDep, SessionDep, SettingsDep
+from signalhub.kit.bus import Bus
 from signalhub.kit.time import utcnow
 from signalhub.models import ApprovalChannel, ApprovalStatus
 from signalhub.signals import service
@@ -114,6 +117,46 @@ async def pending_approvals(
         return Response(status_code=status.HTTP_304_NOT_MODIFIED, headers=headers)
     response.headers.update(headers)
     return approvals
+
+
+@router.get(
+    "/approvals/stream",
+    response_class=StreamingResponse,
+    responses={
+        **AUTH_ERRORS,
+        200: {
+            "description": "Server-sent events: `ready` once, then `approval.created`, "
+            "`approval.decided` and `signal.ended` (JSON data), and a comment as heartbeat.",
+            "content": {"text/event-stream": {"schema": {"type": "string"}}},
+        },
+    },
+)
+async def approvals_stream(
+    request: Request, user: CurrentUser, database: DatabaseDep, settings: SettingsDep
+) -> StreamingResponse:
+    """Pushes changes to the caller's approvals as they happen, on every API instance (Redis
+    pub/sub). Each event only says what changed: read `/approvals/pending` for the state. Sends
+    a heartbeat comment every `APPROVALS_STREAM_HEARTBEAT_S` so proxies keep it open; a client
+    that loses the stream polls and reconnects."""
+    return StreamingResponse(
+        _approval_events(request, database.bus, user.id, settings.approvals_stream_heartbeat_s),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )
+
+
+async def _approval_events(
+    request: Request, bus: Bus, user_id: int, heartbeat_s: float
+) -> AsyncIterator[str]:
+    async with bus.subscribe(service.user_channel(user_id), service.SIGNALS_CHANNEL) as changes:
+        yield "retry: 3000\nevent: ready\ndata: {}\n\n"
+        while not await request.is_disconnected():
+            change = await changes.get(within_s=heartbeat_s)
+            if change is None:
+                yield ": heartbeat\n\n"
+                continue
+            kind = str(change.data.get("type", "change"))
+            yield f"event: {kind}\ndata: {json.dumps(change.data)}\n\n"
 
 
 @router.get("/approvals", response_model=ApprovalPage, responses=AUTH_ERRORS)

@@ -270,6 +270,10 @@ async def history(
     return ApprovalPage(items=items, next_before=items[-1].id if len(rows) > limit else None)
 
 
+async def any_active_from(session: AsyncSession, user_id: int, now: datetime) -> bool:
+    return await SignalRepository(session).any_active_from(user_id, now)
+
+
 async def get(session: AsyncSession, signal_id: int) -> Signal:
     signal = await SignalRepository(session).get(signal_id)
     if signal is None:

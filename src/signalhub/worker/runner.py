@@ -13,8 +13,7 @@ from signalhub.config import Settings
 from signalhub.db import Database
 from signalhub.kit.time import utcnow
 from signalhub.outbox.sender import OutboxSender
-from signalhub.signals.tasks import fan_out_forever
-from signalhub.worker.jobs import DEFAULT_JOBS, PeriodicJob
+from signalhub.worker.jobs import DEFAULT_JOBS, DEFAULT_LOOPS, PeriodicJob, WorkerLoop
 
 logger = logging.getLogger("signalhub.worker")
 
@@ -26,11 +25,13 @@ class Worker:
         database: Database,
         jobs: Sequence[PeriodicJob] = DEFAULT_JOBS,
         *,
+        loops: Sequence[WorkerLoop] = DEFAULT_LOOPS,
         send_outbox: bool | None = None,
     ) -> None:
         self.settings = settings
         self.database = database
         self.jobs = jobs
+        self.loops = loops
         self.send_outbox = settings.telegram_enabled if send_outbox is None else send_outbox
 
     async def run_job(self, job: PeriodicJob) -> None:
@@ -50,12 +51,10 @@ class Worker:
     @asynccontextmanager
     async def running(self) -> AsyncIterator[None]:
         tasks = [asyncio.create_task(self._every(job), name=job.name) for job in self.jobs]
-        tasks.append(
-            asyncio.create_task(
-                fan_out_forever(self.database, self.settings.signal_fanout_batch_size),
-                name="signal_fan_out",
-            )
-        )
+        tasks += [
+            asyncio.create_task(loop(self.settings, self.database), name=loop.__name__)
+            for loop in self.loops
+        ]
         bot = create_bot(self.settings) if self.send_outbox else None
         if bot is not None:
             sender = OutboxSender(self.settings, self.database, bot)

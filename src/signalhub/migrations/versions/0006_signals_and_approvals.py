@@ -2,7 +2,7 @@
 
 Revision ID: 0006
 Revises: 0005
-Create Date: 2026-11-30 12:48:50
+Create Date: 2026-11-30 14:00:51
 """
 
 from collections.abc import Sequence
@@ -14,6 +14,9 @@ revision: str = "0006"
 down_revision: str | None = "0005"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
+
+# Exact decimals: NUMERIC on PostgreSQL, text on SQLite (as models.base.BrokerDecimal).
+BROKER_DECIMAL = sa.Numeric(precision=24, scale=8).with_variant(sa.String(length=32), "sqlite")
 
 
 def upgrade() -> None:
@@ -45,8 +48,8 @@ def upgrade() -> None:
             sa.Enum("market", "limit", "stop", name="ordertype", native_enum=False, length=16),
             nullable=False,
         ),
-        sa.Column("entry_price", sa.Numeric(precision=18, scale=8), nullable=False),
-        sa.Column("stop_loss", sa.Numeric(precision=18, scale=8), nullable=False),
+        sa.Column("entry_price", BROKER_DECIMAL, nullable=False),
+        sa.Column("stop_loss", BROKER_DECIMAL, nullable=False),
         sa.Column("take_profits", sa.JSON(), nullable=False),
         sa.Column("note", sa.Text(), nullable=True),
         sa.Column(

@@ -16,6 +16,7 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 BIG_ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+BROKER_DECIMAL = sa.Numeric(precision=24, scale=8).with_variant(sa.String(length=32), "sqlite")
 
 
 def upgrade() -> None:
@@ -27,8 +28,8 @@ def upgrade() -> None:
         sa.Column("taken_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("acked_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("ticket", sa.BigInteger(), nullable=True),
-        sa.Column("price", sa.Numeric(precision=18, scale=8), nullable=True),
-        sa.Column("volume", sa.Numeric(precision=18, scale=8), nullable=True),
+        sa.Column("price", BROKER_DECIMAL, nullable=True),
+        sa.Column("volume", BROKER_DECIMAL, nullable=True),
         sa.Column("error", sa.String(length=500), nullable=True),
         sa.Column("id", BIG_ID, autoincrement=True, nullable=False),
         sa.ForeignKeyConstraint(
