@@ -17,6 +17,12 @@ const qrStart = {
   match_code: 'AB12',
 };
 
+const NO_APPROVALS = {
+  'GET /api/v1/approvals/pending': ok([]),
+  'GET /api/v1/approvals?limit=20': ok({ items: [], next_before: null }),
+  'GET /api/v1/approvals/stream': ok({}),
+};
+
 function launch(path: string, initData?: string) {
   window.history.replaceState(null, '', path);
   const auth = new Auth(initData);
@@ -26,12 +32,12 @@ function launch(path: string, initData?: string) {
 
 describe('routing', () => {
   it('sends a Telegram user from the root to Approvals', async () => {
-    mockFetch({ 'POST /api/v1/auth/telegram': ok(tokens()) });
+    mockFetch({ 'POST /api/v1/auth/telegram': ok(tokens()), ...NO_APPROVALS });
     const auth = launch('/miniapp/', INIT_DATA);
     expect(screen.getByTestId('loading')).toBeInTheDocument();
     await act(() => auth.start());
 
-    expect(await screen.findByTestId('empty-state')).toHaveTextContent('No pending approvals yet');
+    expect(await screen.findByTestId('empty-state')).toHaveTextContent('No pending approvals');
     expect(window.location.pathname).toBe('/miniapp/approvals');
     for (const tab of ['approvals', 'billing', 'devices', 'positions']) {
       expect(screen.getByTestId(`tab-${tab}`)).toBeInTheDocument();
@@ -45,6 +51,7 @@ describe('routing', () => {
       'GET /api/v1/app-config': ok({ bot_username: 'signalhub_bot' }),
       'GET /api/v1/devices': ok([]),
       'GET /api/v1/accounts': ok([]),
+      ...NO_APPROVALS,
     });
     const auth = launch('/miniapp/approvals', INIT_DATA);
     await act(() => auth.start());
@@ -86,9 +93,13 @@ describe('routing', () => {
   });
 
   it('lands on the tabs after QR sign-in', async () => {
-    mockFetch({ 'POST /oauth/mini_app/start': ok({ ...qrStart, interval: 0 }), 'POST /oauth/mini_app/callback': ok(tokens('qr')) });
+    mockFetch({
+      'POST /oauth/mini_app/start': ok({ ...qrStart, interval: 0 }),
+      'POST /oauth/mini_app/callback': ok(tokens('qr')),
+      ...NO_APPROVALS,
+    });
     const auth = launch('/miniapp/login');
-    expect(await screen.findByText('No pending approvals yet')).toBeInTheDocument();
+    expect(await screen.findByText('No pending approvals')).toBeInTheDocument();
     expect(window.location.pathname).toBe('/miniapp/approvals');
     expect(auth.accessToken()).toBe('access-qr');
   });

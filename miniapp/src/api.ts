@@ -32,24 +32,64 @@ export type LinkRequest = Schemas['LinkRequest'];
 export type Positions = Schemas['PositionsOut'];
 export type Position = Schemas['PositionOut'];
 export type TradeMode = Schemas['TradeMode'];
+export type Approval = Schemas['ApprovalOut'];
+export type ApprovalPage = Schemas['ApprovalPage'];
+export type Signal = Schemas['SignalOut'];
 
-export async function request<T>(path: string, init: RequestInit = {}): Promise<T> {
+/** The pending approvals and the validator to send next time; null when nothing changed (304). */
+export type PendingApprovals = { approvals: Approval[]; etag: string | null } | null;
+
+/** One server-sent event of the approvals stream: its name and JSON data. */
+export interface LiveEvent {
+  event: string;
+  data: Record<string, unknown>;
+}
+
+/** The response when it succeeded (or is a 304), else an ApiError carrying the server's error body. */
+async function respond(path: string, init: RequestInit): Promise<Response> {
   let response: Response;
   try {
     response = await fetch(path, init);
   } catch {
     throw new ApiError(0, 'network_error', 'Cannot reach the server. Check your connection.');
   }
+  if (response.ok || response.status === 304) return response;
   const body: unknown = await response.json().catch(() => null);
-  if (!response.ok) {
-    const error = (body as { error?: { code?: unknown; message?: unknown } } | null)?.error;
-    throw new ApiError(
-      response.status,
-      typeof error?.code === 'string' ? error.code : 'http_error',
-      typeof error?.message === 'string' ? error.message : `Request failed (HTTP ${response.status})`,
-    );
+  const error = (body as { error?: { code?: unknown; message?: unknown } } | null)?.error;
+  throw new ApiError(
+    response.status,
+    typeof error?.code === 'string' ? error.code : 'http_error',
+    typeof error?.message === 'string' ? error.message : `Request failed (HTTP ${response.status})`,
+  );
+}
+
+export async function request<T>(path: string, init: RequestInit = {}): Promise<T> {
+  const response = await respond(path, init);
+  return (await response.json().catch(() => null)) as T;
+}
+
+/** Reads a text/event-stream body, calling `onEvent` per event; resolves when the stream ends. */
+export async function readEvents(response: Response, onEvent: (event: LiveEvent) => void): Promise<void> {
+  const reader = response.body?.pipeThrough(new TextDecoderStream()).getReader();
+  if (!reader) return;
+  let buffer = '';
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) return;
+    buffer += value;
+    let end: number;
+    while ((end = buffer.indexOf('\n\n')) >= 0) {
+      const block = buffer.slice(0, end);
+      buffer = buffer.slice(end + 2);
+      let event = 'message';
+      let data = '';
+      for (const line of block.split('\n')) {
+        if (line.startsWith('event: ')) event = line.slice(7);
+        else if (line.startsWith('data: ')) data += line.slice(6);
+      }
+      if (data) onEvent({ event, data: JSON.parse(data) as Record<string, unknown> });
+    }
   }
-  return body as T;
 }
 
 const withJson = (method: string, body?: unknown): RequestInit => ({
@@ -79,26 +119,30 @@ export interface Credentials {
 }
 
 export function createApi(credentials: Credentials) {
-  const send = <T>(path: string, init: RequestInit) =>
-    request<T>(path, {
+  const send = (path: string, init: RequestInit) =>
+    respond(path, {
       ...init,
       headers: { ...init.headers, Authorization: `Bearer ${credentials.accessToken() ?? ''}` },
     });
 
-  async function authorized<T>(path: string, init: RequestInit = {}): Promise<T> {
+  /** The response, signing in again once if the access token has expired. */
+  async function authorizedResponse(path: string, init: RequestInit = {}): Promise<Response> {
     try {
-      return await send<T>(path, init);
+      return await send(path, init);
     } catch (error) {
       if (!(error instanceof ApiError) || error.status !== 401) throw error;
       if (!(await credentials.reauthenticate())) throw error;
     }
     try {
-      return await send<T>(path, init);
+      return await send(path, init);
     } catch (error) {
       if (error instanceof ApiError && error.status === 401) credentials.signOut();
       throw error;
     }
   }
+
+  const authorized = async <T>(path: string, init: RequestInit = {}): Promise<T> =>
+    (await (await authorizedResponse(path, init)).json().catch(() => null)) as T;
 
   return {
     billing: () => authorized<Billing>('/api/v1/billing'),
@@ -109,6 +153,26 @@ export function createApi(credentials: Credentials) {
     /** The primary account's positions, or the given account's. */
     positions: (accountId?: number) =>
       authorized<Positions>(accountId === undefined ? '/api/v1/positions' : `/api/v1/accounts/${accountId}/positions`),
+    /** Conditional: with the last ETag, an unchanged list costs a 304 and answers null. */
+    pendingApprovals: async (etag: string | null): Promise<PendingApprovals> => {
+      const response = await authorizedResponse('/api/v1/approvals/pending', {
+        cache: 'no-store',
+        headers: etag ? { 'If-None-Match': etag } : {},
+      });
+      if (response.status === 304) return null;
+      return { approvals: (await response.json()) as Approval[], etag: response.headers.get('ETag') };
+    },
+    approvalHistory: () => authorized<ApprovalPage>('/api/v1/approvals?limit=20'),
+    decide: (id: number, approve: boolean) =>
+      authorized<Approval>(`/api/v1/approvals/${id}/${approve ? 'approve' : 'reject'}`, { method: 'POST' }),
+    /** Follows the approvals stream until it ends or `signal` aborts it (fetch, for the bearer token). */
+    approvalEvents: async (onEvent: (event: LiveEvent) => void, signal: AbortSignal): Promise<void> => {
+      const response = await authorizedResponse('/api/v1/approvals/stream', {
+        signal,
+        headers: { Accept: 'text/event-stream' },
+      });
+      await readEvents(response, onEvent);
+    },
     devices: () => authorized<Device[]>('/api/v1/devices'),
     registerDevice: (name: string) => authorized<DeviceRegistered>('/api/v1/devices', withJson('POST', { name })),
     renameDevice: (id: number, name: string) => authorized<Device>(`/api/v1/devices/${id}`, withJson('PATCH', { name })),

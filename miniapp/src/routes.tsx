@@ -2,8 +2,8 @@ import type { ReactNode } from 'react';
 import type { Api } from './api';
 import { BillingTab } from './pages/BillingTab';
 import { AccountsPage } from './pages/AccountsPage';
+import { ApprovalsTab } from './pages/ApprovalsTab';
 import { DevicesTab } from './pages/DevicesTab';
-import { ApprovalsTab } from './pages/EmptyTabs';
 import { PositionsTab } from './pages/PositionsTab';
 
 /** What a route's page is given: the typed API client and the path's parameters. */
@@ -38,7 +38,7 @@ export type Route = TabRoute | PageRoute;
  * redirects all read it. `/login` is the one public screen and lives in App.
  */
 export const ROUTES: readonly Route[] = [
-  { kind: 'tab', id: 'approvals', path: '/approvals', label: 'Approvals', icon: '✅', render: () => <ApprovalsTab /> },
+  { kind: 'tab', id: 'approvals', path: '/approvals', label: 'Approvals', icon: '✅', render: ({ api }) => <ApprovalsTab api={api} /> },
   { kind: 'tab', id: 'billing', path: '/billing', label: 'Billing', icon: '💳', render: ({ api }) => <BillingTab api={api} /> },
   { kind: 'tab', id: 'devices', path: '/devices', label: 'Devices', icon: '📱', render: ({ api }) => <DevicesTab api={api} /> },
   { kind: 'tab', id: 'positions', path: '/positions', label: 'Positions', icon: '📈', render: ({ api }) => <PositionsTab api={api} /> },

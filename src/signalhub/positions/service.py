@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-from dataclasses import asdict
 from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -43,7 +42,7 @@ def view(reading: Reading) -> PositionsOut:
         ),
         positions=[
             PositionOut(
-                **{key: value for key, value in asdict(position).items() if key != "time"},
+                **{key: value for key, value in vars(position).items() if key != "time"},
                 opened_at=position.time,
                 pnl=position_pnl(position),
             )
