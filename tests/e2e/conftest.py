@@ -18,7 +18,6 @@ REPO = Path(__file__).parents[2]
 MINIAPP_DIST = REPO / "miniapp" / "dist"
 CHROMIUM = os.environ.get("SIGNALHUB_TEST_CHROMIUM", "/usr/bin/chromium")
 ACCESS_TOKEN_TTL_S = 4
-ADMIN_TELEGRAM_ID = 900
 CHROMIUM_ARGS = [
     "--headless",
     "--no-sandbox",
@@ -44,7 +43,6 @@ def server_env(
         "SIGNALHUB_TELEGRAM_BOT_USERNAME": BOT_USERNAME,
         "SIGNALHUB_TELEGRAM_API_BASE": telegram_server.base_url,
         "SIGNALHUB_TELEGRAM_WEBHOOK_SECRET": TEST_WEBHOOK_SECRET,
-        "SIGNALHUB_ADMIN_TELEGRAM_IDS": str(ADMIN_TELEGRAM_ID),
         "SIGNALHUB_ACCESS_TOKEN_TTL_S": str(ACCESS_TOKEN_TTL_S),
         "SIGNALHUB_MINIAPP_DIST": str(MINIAPP_DIST),
         "SIGNALHUB_WORKDIR": str(workdir),

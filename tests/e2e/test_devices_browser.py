@@ -1,5 +1,5 @@
-"""A trader adds a device in the Mini App, starts `signalhub device run` with its secret, and an
-approved signal comes back as an execution notice from the bot; the tab shows the device seen."""
+"""A trader adds a device in the Mini App, starts `signalhub device run` with its secret, approves
+a signal in the Mini App, and the bot sends the execution notice; the tab shows the device seen."""
 
 from __future__ import annotations
 
@@ -12,22 +12,12 @@ import httpx
 import pytest
 from playwright.async_api import Page, expect
 
-from signalhub.seed import DEMO_TRADER_TELEGRAM_ID
-from tests.e2e.conftest import ADMIN_TELEGRAM_ID
+from signalhub.seed import DEMO_ADMIN_TELEGRAM_ID, DEMO_TRADER_TELEGRAM_ID
 from tests.e2e.test_miniapp_browser import signed_launch
-from tests.factories import signed_init_data
 from tests.fakes.telegram_api import FakeTelegramAPI
-from tests.helpers import eventually
+from tests.helpers import bearer_for, eventually
 
 pytestmark = pytest.mark.browser
-
-
-async def bearer(client: httpx.AsyncClient, telegram_id: int) -> dict[str, str]:
-    response = await client.post(
-        "/api/v1/auth/telegram", json={"init_data": signed_init_data(telegram_id)}
-    )
-    assert response.status_code == 200, response.text
-    return {"Authorization": f"Bearer {response.json()['access_token']}"}
 
 
 async def test_device_added_in_the_mini_app_executes_an_approved_signal(
@@ -70,39 +60,30 @@ async def test_device_added_in_the_mini_app_executes_an_approved_signal(
     )
     try:
         async with httpx.AsyncClient(base_url=live_server) as api:
-            admin = await bearer(api, ADMIN_TELEGRAM_ID)
+            admin = await bearer_for(api, DEMO_ADMIN_TELEGRAM_ID)
             published = await api.post(
                 "/api/v1/admin/signals",
                 headers=admin,
                 json={
-                    "symbol": "EURUSD",
+                    "symbol": "USDCHF",
                     "side": "buy",
-                    "entry_price": "1.08512",
-                    "stop_loss": "1.0820",
-                    "take_profits": ["1.0900"],
+                    "entry_price": "0.88123",
+                    "stop_loss": "0.8790",
+                    "take_profits": ["0.8850"],
                 },
             )
             assert published.status_code == 201, published.text
-            trader = await bearer(api, DEMO_TRADER_TELEGRAM_ID)
-            signal_id = published.json()["id"]
-            approval_ids: list[int] = []
 
-            async def offered() -> bool:
-                pending = (await api.get("/api/v1/approvals/pending", headers=trader)).json()
-                approval_ids[:] = [a["id"] for a in pending if a["signal"]["id"] == signal_id]
-                return bool(approval_ids)
-
-            await eventually(offered, timeout_s=30, step_s=0.3)
-            approved = await api.post(
-                f"/api/v1/approvals/{approval_ids[0]}/approve", headers=trader
-            )
-            assert approved.status_code == 200, approved.text
+        await page.get_by_test_id("tab-approvals").click()
+        card = page.get_by_test_id("signal-card").filter(has_text="USDCHF")
+        await expect(card).to_be_visible(timeout=30_000)
+        await card.get_by_role("button", name="Approve").click()
 
         def executed() -> bool:
-            return "EURUSD buy executed at 1.08512, ticket" in device_log_path.read_text()
+            return "USDCHF buy executed at 0.88123, ticket" in device_log_path.read_text()
 
         await eventually(executed, timeout_s=30, step_s=0.2)
-        notice = re.compile(r"^EURUSD buy executed at 1\.08512, ticket \d+ \(Office MT5\)$")
+        notice = re.compile(r"^USDCHF buy executed at 0\.88123, ticket \d+ \(Office MT5\)$")
 
         def notified() -> bool:
             return any(
