@@ -24,7 +24,7 @@ from signalhub.devices.client import DeviceClient, SimulatedBroker
 
 WAIT_S = 25
 # Devices start over this many seconds, as terminals coming online would, not all at once.
-RAMP_S = 10.0
+RAMP_S = 20.0
 
 
 async def device_loop(
