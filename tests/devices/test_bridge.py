@@ -80,20 +80,6 @@ async def offered(
     return published, approval
 
 
-@pytest.fixture
-async def trader(session: AsyncSession) -> User:
-    user = await create_subscriber(session, Tier.vip, telegram_id=8001)
-    await session.commit()
-    return user
-
-
-@pytest.fixture
-async def device(session: AsyncSession, settings: Settings, trader: User) -> devices.Registration:
-    registration = await create_device(session, settings, trader, name="Office MT5")
-    await session.commit()
-    return registration
-
-
 async def test_two_devices_of_one_user_each_take_an_approved_signal_once(
     client: httpx.AsyncClient,
     database: Database,

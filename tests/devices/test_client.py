@@ -14,28 +14,12 @@ from fastapi import FastAPI
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from signalhub.config import Settings
 from signalhub.db import Database
 from signalhub.devices import service as devices
 from signalhub.devices.client import DeviceClient, DeviceRefused, Fill, SimulatedBroker, run
 from signalhub.kit.time import utcnow
-from signalhub.models import EaDelivery, Tier, User
+from signalhub.models import EaDelivery, User
 from tests.devices.test_bridge import approve, offered
-from tests.factories import create_device, create_subscriber
-
-
-@pytest.fixture
-async def trader(session: AsyncSession) -> User:
-    user = await create_subscriber(session, Tier.premium, telegram_id=8201)
-    await session.commit()
-    return user
-
-
-@pytest.fixture
-async def device(session: AsyncSession, settings: Settings, trader: User) -> devices.Registration:
-    registration = await create_device(session, settings, trader)
-    await session.commit()
-    return registration
 
 
 def device_client(

@@ -21,18 +21,10 @@ from signalhub.devices.nonces import DatabaseNonceStore, RedisNonceStore, build_
 from signalhub.devices.signing import signed_headers
 from signalhub.kit.crypto import SecretBox
 from signalhub.kit.time import utcnow
-from signalhub.models import Device, Tier
+from signalhub.models import Device
 from tests.factories import create_device, create_subscriber
 
 ME = "/api/v1/ea/me"
-
-
-@pytest.fixture
-async def device(session: AsyncSession, settings: Settings) -> devices.Registration:
-    user = await create_subscriber(session, Tier.vip)
-    registration = await create_device(session, settings, user)
-    await session.commit()
-    return registration
 
 
 def headers_for(
