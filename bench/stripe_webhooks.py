@@ -85,7 +85,7 @@ async def _catalog_and_users(database: Database) -> tuple[str, list[int]]:
                 name="Premium",
                 tier=Tier.premium,
                 duration_days=30,
-                price_usd_cents=1900,
+                price_amount_minor=1900,
                 price_stars=1500,
             ),
             actor_user_id=None,

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from signalhub.accounts import service as accounts
 from signalhub.accounts.schemas import LinkRequest
 from signalhub.auth import init_data
-from signalhub.billing import service as billing
+from signalhub.billing.repository import PaymentRepository
 from signalhub.catalog import service as catalog
 from signalhub.catalog.schemas import ProductCreate
 from signalhub.config import Settings
@@ -62,7 +62,7 @@ async def create_product(
     tier: Tier = Tier.premium,
     code: str | None = None,
     duration_days: int = 30,
-    price_usd_cents: int = 1900,
+    price_amount_minor: int = 1900,
     price_stars: int = 1500,
     is_active: bool = True,
 ) -> Product:
@@ -73,7 +73,7 @@ async def create_product(
             name=tier.value.title(),
             tier=tier,
             duration_days=duration_days,
-            price_usd_cents=price_usd_cents,
+            price_amount_minor=price_amount_minor,
             price_stars=price_stars,
             features=[f"{tier.value} feature"],
             is_active=is_active,
@@ -92,17 +92,22 @@ async def create_payment(
     status: PaymentStatus = PaymentStatus.succeeded,
     now: datetime | None = None,
 ) -> Payment:
-    payment, _ = await billing.record_payment(
-        session,
-        provider=provider,
-        provider_payment_id=provider_payment_id or f"pi_test_{next_id()}",
-        user_id=user.id,
-        product_id=product.id,
-        amount_minor=product.price_usd_cents,
-        currency="USD",
-        status=status,
-        now=now or utcnow(),
+    """A ledger row alone, nothing granted: for tests of what happens to it next."""
+    now = now or utcnow()
+    payment = await PaymentRepository(session).add_if_new(
+        Payment(
+            provider=provider,
+            provider_payment_id=provider_payment_id or f"pi_test_{next_id()}",
+            user_id=user.id,
+            product_id=product.id,
+            amount_minor=product.price_amount_minor,
+            currency=product.price_currency,
+            status=status,
+            created_at=now,
+            updated_at=now,
+        )
     )
+    assert payment is not None
     return payment
 
 

@@ -105,6 +105,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/admin/payments": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Admin Payments
+         * @description The ledger, newest first; `?status=mismatched` lists payments that did not match what
+         *     was sold (granted nothing, waiting for an admin to refund or grant by hand).
+         */
+        get: operations["admin_payments_api_v1_admin_payments_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/admin/products": {
         parameters: {
             query?: never;
@@ -541,6 +562,51 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/payments": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Create Payment
+         * @description Opens a Stars invoice link or a Stripe Checkout Session for a product. Requires an
+         *     `Idempotency-Key`: retries with the same key return the first answer and never open a
+         *     second invoice or session. 400 `invalid_product` for an unknown or inactive product, 409
+         *     `method_unavailable` when the method is not configured.
+         */
+        post: operations["create_payment_api_v1_payments_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/payments/{payment_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Payment
+         * @description A payment attempt's status (`pending`, `paid`, `cancelled`, `failed`, `expired`) and,
+         *     once paid, the tier and expiry it bought, as the Stripe webhook or the Stars payment
+         *     recorded them.
+         */
+        get: operations["get_payment_api_v1_payments__payment_id__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/positions": {
         parameters: {
             query?: never;
@@ -872,6 +938,8 @@ export interface components {
         AppConfigOut: {
             /** Bot Username */
             bot_username: string | null;
+            /** Payment Methods */
+            payment_methods: components["schemas"]["PaymentMethod"][];
         };
         /**
          * ApprovalChannel
@@ -1098,6 +1166,13 @@ export interface components {
             message: string;
         };
         /**
+         * ErrorOut
+         * @description The body of every error answer.
+         */
+        ErrorOut: {
+            error: components["schemas"]["ErrorDetail"];
+        };
+        /**
          * EventOutcome
          * @enum {string}
          */
@@ -1106,6 +1181,35 @@ export interface components {
         HTTPValidationError: {
             /** Detail */
             detail?: components["schemas"]["ValidationError"][];
+        };
+        /**
+         * LedgerEntryOut
+         * @description A ledger row as admins review it (`mismatched` ones above all).
+         */
+        LedgerEntryOut: {
+            /** Amount Minor */
+            amount_minor: number;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Currency */
+            currency: string;
+            /** Failure Reason */
+            failure_reason: string | null;
+            /** Id */
+            id: number;
+            /** Product Code */
+            product_code: string | null;
+            provider: components["schemas"]["PaymentProvider"];
+            /** Provider Payment Id */
+            provider_payment_id: string;
+            /** Refunded Amount Minor */
+            refunded_amount_minor: number;
+            status: components["schemas"]["PaymentStatus"];
+            /** User Id */
+            user_id: number;
         };
         /** LinkRequest */
         LinkRequest: {
@@ -1169,6 +1273,20 @@ export interface components {
          * @enum {string}
          */
         OrderType: "market" | "limit" | "stop";
+        /** PaymentCreate */
+        PaymentCreate: {
+            method: components["schemas"]["PaymentMethod"];
+            /**
+             * Product
+             * @description A product code.
+             */
+            product: string;
+        };
+        /**
+         * PaymentMethod
+         * @enum {string}
+         */
+        PaymentMethod: "stars" | "stripe";
         /** PaymentOut */
         PaymentOut: {
             /** Amount Minor */
@@ -1195,10 +1313,42 @@ export interface components {
          */
         PaymentProvider: "stripe" | "telegram_stars";
         /**
+         * PaymentRequestOut
+         * @description A payment attempt and how it went. Stars attempts carry an `invoice_link` (open it with
+         *     `openInvoice`), Stripe ones a `checkout_url` valid until `expires_at`. Once paid, `tier`
+         *     and `tier_expires_at` show what the payment bought.
+         */
+        PaymentRequestOut: {
+            /** Amount Minor */
+            amount_minor: number;
+            /** Checkout Url */
+            checkout_url?: string | null;
+            /** Currency */
+            currency: string;
+            /** Expires At */
+            expires_at?: string | null;
+            /** Id */
+            id: number;
+            /** Invoice Link */
+            invoice_link?: string | null;
+            method: components["schemas"]["PaymentMethod"];
+            /** Product */
+            product: string;
+            status: components["schemas"]["PaymentRequestStatus"];
+            tier?: components["schemas"]["Tier"] | null;
+            /** Tier Expires At */
+            tier_expires_at?: string | null;
+        };
+        /**
+         * PaymentRequestStatus
+         * @enum {string}
+         */
+        PaymentRequestStatus: "pending" | "paid" | "cancelled" | "failed" | "expired";
+        /**
          * PaymentStatus
          * @enum {string}
          */
-        PaymentStatus: "pending" | "succeeded" | "failed" | "refunded" | "disputed";
+        PaymentStatus: "pending" | "succeeded" | "failed" | "refunded" | "disputed" | "mismatched";
         /** PositionOut */
         PositionOut: {
             /** Comment */
@@ -1291,10 +1441,15 @@ export interface components {
             is_active: boolean;
             /** Name */
             name: string;
+            /** Price Amount Minor */
+            price_amount_minor: number;
+            /**
+             * Price Currency
+             * @default USD
+             */
+            price_currency: string;
             /** Price Stars */
             price_stars: number;
-            /** Price Usd Cents */
-            price_usd_cents: number;
             tier: components["schemas"]["Tier"];
         };
         /** ProductOut */
@@ -1311,10 +1466,12 @@ export interface components {
             is_active: boolean;
             /** Name */
             name: string;
+            /** Price Amount Minor */
+            price_amount_minor: number;
+            /** Price Currency */
+            price_currency: string;
             /** Price Stars */
             price_stars: number;
-            /** Price Usd Cents */
-            price_usd_cents: number;
             tier: components["schemas"]["Tier"];
         };
         /** ProductUpdate */
@@ -1329,10 +1486,12 @@ export interface components {
             is_active?: boolean | null;
             /** Name */
             name?: string | null;
+            /** Price Amount Minor */
+            price_amount_minor?: number | null;
+            /** Price Currency */
+            price_currency?: string | null;
             /** Price Stars */
             price_stars?: number | null;
-            /** Price Usd Cents */
-            price_usd_cents?: number | null;
         };
         /** RefreshRequest */
         RefreshRequest: {
@@ -1871,6 +2030,56 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    admin_payments_api_v1_admin_payments_get: {
+        parameters: {
+            query?: {
+                status?: components["schemas"]["PaymentStatus"] | null;
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LedgerEntryOut"][];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Admins only */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Invalid query */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
                 };
             };
         };
@@ -2983,6 +3192,136 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["MeOut"];
+                };
+            };
+        };
+    };
+    create_payment_api_v1_payments_post: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description 1-255 printable ASCII characters, new for every attempt and reused by every retry of it (a UUID v4 is a good choice). */
+                "Idempotency-Key"?: string | null;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PaymentCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PaymentRequestOut"];
+                };
+            };
+            /** @description Idempotency-Key missing or malformed; invalid_product */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description idempotency_request_in_progress (see Retry-After); method_unavailable */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Invalid body; idempotency_key_reused */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The payment provider refused the request */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The payment provider is unreachable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+        };
+    };
+    get_payment_api_v1_payments__payment_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                payment_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PaymentRequestOut"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description No such payment of the caller's */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Invalid payment id */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
                 };
             };
         };

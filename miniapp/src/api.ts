@@ -35,6 +35,10 @@ export type TradeMode = Schemas['TradeMode'];
 export type Approval = Schemas['ApprovalOut'];
 export type ApprovalPage = Schemas['ApprovalPage'];
 export type Signal = Schemas['SignalOut'];
+export type Product = Schemas['ProductOut'];
+export type PaymentMethod = Schemas['PaymentMethod'];
+export type PaymentCreate = Schemas['PaymentCreate'];
+export type PaymentRequest = Schemas['PaymentRequestOut'];
 
 /** The pending approvals and the validator to send next time; null when nothing changed (304). */
 export type PendingApprovals = { approvals: Approval[]; etag: string | null } | null;
@@ -102,6 +106,7 @@ const postJson = <T>(path: string, body?: unknown): Promise<T> => request<T>(pat
 
 export const publicApi = {
   appConfig: () => request<AppConfig>('/api/v1/app-config'),
+  catalog: () => request<Product[]>('/api/v1/catalog'),
   exchangeInitData: (initData: string) =>
     postJson<TokenResponse>('/api/v1/auth/telegram', { init_data: initData }),
   refresh: (refreshToken: string) =>
@@ -173,6 +178,14 @@ export function createApi(credentials: Credentials) {
       });
       await readEvents(response, onEvent);
     },
+    /** Every retry of one attempt sends the same `key`: the server opens one invoice or checkout. */
+    createPayment: (order: PaymentCreate, key: string) =>
+      authorized<PaymentRequest>('/api/v1/payments', {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json', 'Idempotency-Key': key },
+        body: JSON.stringify(order),
+      }),
+    payment: (id: number) => authorized<PaymentRequest>(`/api/v1/payments/${id}`),
     devices: () => authorized<Device[]>('/api/v1/devices'),
     registerDevice: (name: string) => authorized<DeviceRegistered>('/api/v1/devices', withJson('POST', { name })),
     renameDevice: (id: number, name: string) => authorized<Device>(`/api/v1/devices/${id}`, withJson('PATCH', { name })),

@@ -13,10 +13,10 @@ const STATUS_NAMES: Record<PaymentStatus, string> = {
   failed: 'Failed',
   refunded: 'Refunded',
   disputed: 'Disputed',
+  mismatched: 'Under review',
 };
 
 const dateFormat = new Intl.DateTimeFormat('en-GB', { day: 'numeric', month: 'short', year: 'numeric' });
-const usdFormat = new Intl.NumberFormat('en-US', { style: 'currency', currency: 'USD' });
 
 export const tierName = (tier: Tier): string => TIER_NAMES[tier] ?? tier;
 
@@ -26,7 +26,7 @@ export const formatDate = (iso: string): string => dateFormat.format(new Date(is
 
 export function formatAmount({ amount_minor, currency }: Pick<Payment, 'amount_minor' | 'currency'>): string {
   if (currency === 'XTR') return `${amount_minor.toLocaleString('en-US')} ⭐`;
-  return usdFormat.format(amount_minor / 100);
+  return new Intl.NumberFormat('en-US', { style: 'currency', currency }).format(amount_minor / 100);
 }
 
 export function formatCountdown(milliseconds: number): string {

@@ -5,6 +5,7 @@ import { AccountsPage } from './pages/AccountsPage';
 import { ApprovalsTab } from './pages/ApprovalsTab';
 import { DevicesTab } from './pages/DevicesTab';
 import { PositionsTab } from './pages/PositionsTab';
+import { PaymentPage } from './pages/PaymentPage';
 
 /** What a route's page is given: the typed API client and the path's parameters. */
 export interface RouteContext {
@@ -43,7 +44,14 @@ export const ROUTES: readonly Route[] = [
   { kind: 'tab', id: 'devices', path: '/devices', label: 'Devices', icon: '📱', render: ({ api }) => <DevicesTab api={api} /> },
   { kind: 'tab', id: 'positions', path: '/positions', label: 'Positions', icon: '📈', render: ({ api }) => <PositionsTab api={api} /> },
   { kind: 'page', path: '/positions/accounts', render: ({ api }) => <AccountsPage api={api} /> },
+  { kind: 'page', path: '/pay', render: ({ api }) => <PaymentPage api={api} initialProduct={productParam()} /> },
+  { kind: 'page', path: '/pay/:outcome', render: ({ api }) => <PaymentPage api={api} initialProduct={productParam()} /> },
 ];
+
+/** `?product=<code>` preselects a plan (the bot's and the Billing tab's links use it). */
+function productParam(): string | null {
+  return new URLSearchParams(window.location.search).get('product');
+}
 
 export const TABS = ROUTES.filter((route): route is TabRoute => route.kind === 'tab');
 

@@ -14,6 +14,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from signalhub import api
 from signalhub.accounts.routes import SNAPSHOT_MAX_BODY_BYTES, SNAPSHOT_PATH
+from signalhub.billing.stripe.client import StripeApi
 from signalhub.bot.dispatcher import create_telegram_bot
 from signalhub.config import Settings, get_settings
 from signalhub.db import Database
@@ -43,6 +44,10 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
                 telegram = create_telegram_bot(settings, database)
                 stack.push_async_callback(telegram.close)
                 app.state.telegram = telegram
+            if settings.stripe_api_key is not None:
+                stripe = StripeApi(settings)
+                stack.push_async_callback(stripe.aclose)
+                app.state.stripe = stripe
             if settings.worker_in_process:
                 worker = Worker(settings, database)
                 await stack.enter_async_context(worker.running())
@@ -65,6 +70,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.state.positions_reader = build_positions_reader(settings, database)
     app.state.nonce_store = build_nonce_store(settings.redis_url)
     app.state.telegram = None
+    app.state.stripe = None
     app.include_router(api.router)
     _install_error_handlers(app)
     app.add_middleware(
@@ -116,7 +122,9 @@ def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(AppError)
     async def app_error(_request: Request, error: AppError) -> JSONResponse:
         return JSONResponse(
-            error_body(error.code, error.message, error.details), status_code=error.status_code
+            error_body(error.code, error.message, error.details),
+            status_code=error.status_code,
+            headers=error.headers,
         )
 
     @app.exception_handler(RequestValidationError)

@@ -14,6 +14,8 @@ class AppError(Exception):
     # Set on errors that report an outcome worth keeping (a revoked token family, a rejected
     # payment event): the transaction owner commits the work done before the error.
     commit_transaction = False
+    # Sent with the error body (e.g. Retry-After).
+    headers: dict[str, str] | None = None
 
     def __init__(
         self,

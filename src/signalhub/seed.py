@@ -9,12 +9,15 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from signalhub.billing import service as billing
+from signalhub.billing import settlement
+from signalhub.billing.repository import PaymentRepository
+from signalhub.billing.settlement import FACTS_KEY
+from signalhub.billing.state import PaymentFacts
 from signalhub.catalog import service as catalog
 from signalhub.catalog.schemas import ProductCreate
 from signalhub.entitlements import service as entitlements
 from signalhub.kit.time import utcnow
-from signalhub.models import PaymentProvider, PaymentStatus, Role, Tier, User
+from signalhub.models import Payment, PaymentProvider, PaymentStatus, Role, Tier, User
 from signalhub.signals import service as signals
 from signalhub.signals.schemas import MAX_TTL_S, SignalCreate
 from signalhub.users import service as users
@@ -32,7 +35,7 @@ PRODUCTS = (
         description="Every signal, approved from Telegram, executed by one MT5 terminal.",
         tier=Tier.premium,
         duration_days=30,
-        price_usd_cents=1900,
+        price_amount_minor=1900,
         price_stars=1500,
         features=["All signals in real time", "One MT5 device", "Approve or reject in one tap"],
     ),
@@ -42,7 +45,7 @@ PRODUCTS = (
         description="Premium plus more terminals and priority delivery.",
         tier=Tier.vip,
         duration_days=30,
-        price_usd_cents=4900,
+        price_amount_minor=4900,
         price_stars=3800,
         features=["Everything in Premium", "Up to 3 MT5 devices", "Priority signal delivery"],
     ),
@@ -52,7 +55,7 @@ PRODUCTS = (
         description="For desks: many terminals and direct support.",
         tier=Tier.enterprise,
         duration_days=30,
-        price_usd_cents=19900,
+        price_amount_minor=19900,
         price_stars=15000,
         features=["Everything in VIP", "Up to 20 MT5 devices", "Direct support line"],
     ),
@@ -118,21 +121,28 @@ async def seed(session: AsyncSession, *, demo_signals: bool = False) -> SeedRepo
     premium = await catalog.get_by_code(session, "premium_monthly")
     assert trader is not None
     assert trader.role == Role.user
-    payment, payment_created = await billing.record_payment(
-        session,
-        provider=PaymentProvider.stripe,
-        provider_payment_id=DEMO_PAYMENT_ID,
-        user_id=trader.id,
-        product_id=premium.id,
-        amount_minor=premium.price_usd_cents,
-        currency="USD",
-        status=PaymentStatus.succeeded,
-        now=now,
-        details={"seeded": True},
+    # Demo data, not a sale: the ledger row and its month are written directly, without the
+    # receipt settlement would queue for a Telegram account that does not exist.
+    await settlement.lock_money(session, trader.id)
+    repository = PaymentRepository(session)
+    payment = await repository.add_if_new(
+        Payment(
+            provider=PaymentProvider.stripe,
+            provider_payment_id=DEMO_PAYMENT_ID,
+            user_id=trader.id,
+            product_id=premium.id,
+            amount_minor=premium.price_amount_minor,
+            currency=premium.price_currency,
+            status=PaymentStatus.succeeded,
+            details={"seeded": True, FACTS_KEY: PaymentFacts(succeeded=True).to_json()},
+            created_at=now,
+            updated_at=now,
+        )
     )
-    await entitlements.grant(session, premium, payment, now)
+    if payment is not None:
+        await entitlements.grant(session, premium, payment, now)
     published = await _publish_demo_signals(session, now) if demo_signals else 0
-    report = SeedReport(products_created, users_created, int(payment_created), published)
+    report = SeedReport(products_created, users_created, int(payment is not None), published)
     logger.info("seeded", extra=report.__dict__)
     return report
 

@@ -16,6 +16,7 @@ from signalhub.models import (
     OutboxMessage,
     OutboxStatus,
     Payment,
+    PaymentRequest,
     PaymentStatus,
     Priority,
     Role,
@@ -68,7 +69,12 @@ async def test_a_stars_purchase_from_start_to_receipt(
     payload = invoice.params["payload"]
     user = await users.get_by_telegram_id(session, TRADER)
     assert user is not None
-    assert InvoicePayload.decode(payload) == InvoicePayload("vip_month", user.id)
+    order = InvoicePayload.decode(payload)
+    assert (order.product_code, order.user_id) == ("vip_month", user.id)
+    # /shop opens its invoice as a payment request, like the Mini App's payment page.
+    request = await session.get(PaymentRequest, order.payment_request_id)
+    assert request is not None
+    assert (request.method, request.amount_minor, request.currency) == ("stars", 2500, "XTR")
 
     await updates.post(client, updates.pre_checkout(TRADER, payload, 2500))
     answer = telegram_api.of("answerPreCheckoutQuery")[-1]

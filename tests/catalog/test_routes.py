@@ -16,7 +16,7 @@ NEW_PRODUCT = {
     "name": "VIP quarterly",
     "tier": "vip",
     "duration_days": 90,
-    "price_usd_cents": 12900,
+    "price_amount_minor": 12900,
     "price_stars": 9900,
     "features": ["Everything in VIP"],
 }
@@ -25,8 +25,8 @@ NEW_PRODUCT = {
 async def test_catalog_lists_only_active_products_cheapest_first(
     client: httpx.AsyncClient, session: AsyncSession
 ) -> None:
-    await create_product(session, code="b_vip", price_usd_cents=4900)
-    await create_product(session, code="a_premium", price_usd_cents=1900)
+    await create_product(session, code="b_vip", price_amount_minor=4900)
+    await create_product(session, code="a_premium", price_amount_minor=1900)
     await create_product(session, code="retired", is_active=False)
     await session.commit()
     response = await client.get("/api/v1/catalog")
@@ -93,7 +93,7 @@ async def test_non_admin_is_403_and_anonymous_is_401(
 @pytest.mark.parametrize(
     "change",
     [
-        {"price_usd_cents": "cheap"},
+        {"price_amount_minor": "cheap"},
         {"tier": "platinum"},
         {"duration_days": 0},
         {"code": "Has Spaces"},

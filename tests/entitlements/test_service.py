@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from signalhub.billing import settlement
 from signalhub.db import Database
 from signalhub.entitlements import service as entitlements
 from signalhub.kit.time import utcnow
@@ -183,6 +184,7 @@ async def test_twenty_concurrent_grants_for_one_payment_give_one_entitlement(
 
     async def grant_once() -> bool:
         async with committing_database.transaction() as session:
+            await settlement.lock_money(session, user.id)
             return (await entitlements.grant(session, product, payment, now)).created
 
     results = await asyncio.gather(*(grant_once() for _ in range(20)))
@@ -212,6 +214,7 @@ async def test_concurrent_purchases_by_one_user_all_extend(committing_database: 
 
     async def grant(payment_index: int) -> None:
         async with committing_database.transaction() as session:
+            await settlement.lock_money(session, user.id)
             await entitlements.grant(session, product, payments[payment_index], now)
 
     await asyncio.gather(*(grant(index) for index in range(8)))

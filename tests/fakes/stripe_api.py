@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import threading
+import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -149,6 +150,7 @@ class FakeStripe:
                 "payment_status": "unpaid",
                 "status": "open",
                 "url": f"https://checkout.stripe.com/c/pay/{session_id}",
+                "expires_at": int(time.time()) + 24 * 3600,
             }
 
         return await self._create(request, build)

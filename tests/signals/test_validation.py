@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 import httpx
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from pydantic import ValidationError
 
+from signalhub.signals.schemas import SignalCreate
 from tests.helpers import bearer_for
 from tests.signals.conftest import signal_body
 
@@ -101,3 +106,28 @@ async def test_publishing_is_for_admins(client: httpx.AsyncClient) -> None:
     response = await client.post("/api/v1/admin/signals", json=signal_body(), headers=trader)
     assert response.status_code == 403
     assert response.json()["error"]["code"] == "admin_only"
+
+
+prices = st.decimals(min_value="0.00000001", max_value="9999999", places=5)
+
+
+@given(
+    side=st.sampled_from(["buy", "sell"]),
+    entry=prices,
+    stop=prices,
+    targets=st.lists(prices, min_size=1, max_size=5),
+)
+def test_a_signal_is_accepted_exactly_when_its_levels_are_on_the_right_sides(
+    side: str, entry: Decimal, stop: Decimal, targets: list[Decimal]
+) -> None:
+    body = signal_body(side=side, entry_price=entry, stop_loss=stop, take_profits=targets)
+    if side == "buy":
+        valid = stop < entry and all(target > entry for target in targets)
+    else:
+        valid = stop > entry and all(target < entry for target in targets)
+    try:
+        SignalCreate.model_validate(body)
+    except ValidationError:
+        assert not valid
+    else:
+        assert valid

@@ -108,21 +108,12 @@ describe('BillingTab', () => {
     expect(await screen.findByTestId('billing-expiry')).toHaveTextContent('Expired 20 Nov 2026');
   });
 
-  it('opens the bot shop from Upgrade outside Telegram', async () => {
-    const open = vi.spyOn(window, 'open').mockReturnValue({} as Window);
-    mockFetch({ 'GET /api/v1/billing': ok(premium), 'GET /api/v1/app-config': ok({ bot_username: 'signalhub_bot' }) });
+  it('opens the payment page from Upgrade', async () => {
+    mockFetch({ 'GET /api/v1/billing': ok(premium) });
     renderBilling();
     const button = await screen.findByTestId('upgrade-button');
-    await vi.waitFor(() => expect(button).toBeEnabled());
     await userEvent.setup({ advanceTimers: vi.advanceTimersByTime }).click(button);
-    expect(open).toHaveBeenCalledWith('https://t.me/signalhub_bot?start=shop', '_blank');
-  });
-
-  it('disables Upgrade with an explanation when no bot is configured', async () => {
-    mockFetch({ 'GET /api/v1/billing': ok(premium), 'GET /api/v1/app-config': ok({ bot_username: null }) });
-    renderBilling();
-    expect(await screen.findByTestId('upgrade-unavailable')).toHaveTextContent(/not configured/);
-    expect(screen.getByTestId('upgrade-button')).toBeDisabled();
+    expect(window.location.pathname).toBe('/miniapp/pay');
   });
 
   it('shows loading, then an error with Retry', async () => {

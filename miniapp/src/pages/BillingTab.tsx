@@ -1,11 +1,11 @@
 import { Button, Cell, List, Placeholder, Section, Text } from '@telegram-apps/telegram-ui';
 import { useCallback, useEffect, useState } from 'react';
-import { errorMessage, publicApi, type Api, type Billing } from '../api';
+import { errorMessage, type Api, type Billing } from '../api';
 import { EmptyState } from '../components/EmptyState';
 import { Loading } from '../components/Loading';
 import { formatAmount, formatCountdown, formatDate, statusName, tierName } from '../format';
 import { useNow, useVisibleInterval } from '../hooks';
-import { openTelegramUrl } from '../telegram';
+import { navigate } from '../router';
 
 const REFRESH_MS = 30_000;
 
@@ -23,23 +23,12 @@ function Expiry({ billing }: { billing: Billing }) {
   );
 }
 
-function Upgrade({ botUsername }: { botUsername: string | null | undefined }) {
+function Upgrade() {
   return (
     <div className="upgrade">
-      <Button
-        data-testid="upgrade-button"
-        size="l"
-        stretched
-        disabled={!botUsername}
-        onClick={() => botUsername && openTelegramUrl(`https://t.me/${botUsername}?start=shop`)}
-      >
+      <Button data-testid="upgrade-button" size="l" stretched onClick={() => navigate('/pay')}>
         Upgrade
       </Button>
-      {botUsername === null && (
-        <Text className="hint" data-testid="upgrade-unavailable">
-          Upgrades are unavailable right now: the shop bot is not configured.
-        </Text>
-      )}
     </div>
   );
 }
@@ -47,8 +36,6 @@ function Upgrade({ botUsername }: { botUsername: string | null | undefined }) {
 export function BillingTab({ api }: { api: Api }) {
   const [billing, setBilling] = useState<Billing | null>(null);
   const [error, setError] = useState<string | null>(null);
-  // undefined while the config is loading, so the button doesn't flash the "unavailable" note.
-  const [botUsername, setBotUsername] = useState<string | null | undefined>(undefined);
 
   const load = useCallback(
     () =>
@@ -64,10 +51,6 @@ export function BillingTab({ api }: { api: Api }) {
 
   useEffect(() => {
     void load();
-    publicApi.appConfig().then(
-      (config) => setBotUsername(config.bot_username),
-      () => setBotUsername(null),
-    );
   }, [load]);
 
   useVisibleInterval(load, REFRESH_MS);
@@ -100,7 +83,7 @@ export function BillingTab({ api }: { api: Api }) {
           <span data-testid="billing-tier">{tierName(billing.tier)}</span>
         </Cell>
       </Section>
-      <Upgrade botUsername={botUsername} />
+      <Upgrade />
       <Section header="Recent payments">
         {billing.payments.length === 0 ? (
           <EmptyState header="No payments yet" />

@@ -25,23 +25,9 @@ class AccountLinkRepository(Repository):
         )
         return links.all()
 
-    async def insert_if_absent(self, link: AccountLink) -> bool:
-        """False when the user already has a link for this login and server."""
-        statement = self.insert_ignoring_conflicts(
-            AccountLink, ["user_id", "mt5_login", "server"]
-        ).values(
-            user_id=link.user_id,
-            mt5_login=link.mt5_login,
-            server=link.server,
-            status=link.status,
-            is_primary=False,
-            pairing_code=link.pairing_code,
-            expires_at=link.expires_at,
-            created_at=link.created_at,
-            updated_at=link.created_at,
-        )
-        result = await self.session.execute(statement)
-        return bool(getattr(result, "rowcount", 0))
+    async def add_if_new(self, link: AccountLink) -> AccountLink | None:
+        """None when the user already has a link for this login and server."""
+        return await self.insert_if_absent(link, "user_id", "mt5_login", "server")
 
     async def find(self, user_id: int, mt5_login: int, server: str) -> AccountLink | None:
         return await self.session.scalar(

@@ -76,7 +76,8 @@ async def link(
         expires_at=now + PENDING_LINK_TTL,
         created_at=now,
     )
-    if not await repository.insert_if_absent(fresh):
+    linked = await repository.add_if_new(fresh)
+    if linked is None:
         await repository.lock_for_user(user_id)
         existing = await repository.find(user_id, request.mt5_login, request.server)
         assert existing is not None
@@ -87,8 +88,7 @@ async def link(
             )
         _restart(existing, now)
         await session.flush()
-    linked = await repository.find(user_id, request.mt5_login, request.server)
-    assert linked is not None
+        linked = existing
     await audit.record(
         session,
         "account.link_requested",

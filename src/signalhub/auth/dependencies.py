@@ -4,8 +4,10 @@ from typing import Annotated
 
 from fastapi import Depends
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from signalhub.auth import service
+from signalhub.auth.service import AccessClaims
 from signalhub.dependencies import SessionDep, SettingsDep
 from signalhub.errors import Forbidden, Unauthorized
 from signalhub.models import Role, User
@@ -14,18 +16,28 @@ from signalhub.users import service as users
 bearer = HTTPBearer(auto_error=False)
 
 
-async def current_user(
-    session: SessionDep,
+def access_claims(
     settings: SettingsDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
-) -> User:
+) -> AccessClaims:
+    """The signed-in user's id from the access token, without touching the database."""
     if credentials is None:
         raise Unauthorized("Sign in first: send 'Authorization: Bearer <access token>'.")
-    claims = service.read_access_token(settings, credentials.credentials)
+    return service.read_access_token(settings, credentials.credentials)
+
+
+async def user_for(session: AsyncSession, claims: AccessClaims) -> User:
+    """The user a valid access token names, if the account still exists."""
     user = await users.find(session, claims.user_id)
     if user is None:
         raise Unauthorized("This account no longer exists.", code="token_invalid")
     return user
+
+
+async def current_user(
+    session: SessionDep, claims: Annotated[AccessClaims, Depends(access_claims)]
+) -> User:
+    return await user_for(session, claims)
 
 
 async def admin_user(user: Annotated[User, Depends(current_user)]) -> User:
@@ -34,5 +46,6 @@ async def admin_user(user: Annotated[User, Depends(current_user)]) -> User:
     return user
 
 
+Claims = Annotated[AccessClaims, Depends(access_claims)]
 CurrentUser = Annotated[User, Depends(current_user)]
 AdminUser = Annotated[User, Depends(admin_user)]

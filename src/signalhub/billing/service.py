@@ -1,18 +1,52 @@
+"""Billing as the trader sees it: the overview, and payment requests (an invoice or a checkout
+opened for one product), created from the Mini App's payment page and the bot's /shop alike.
+What a payment then does to the ledger and the tier is `billing.settlement`'s."""
+
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
+from aiogram import Bot
+from aiogram.exceptions import TelegramAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from signalhub.audit import service as audit
-from signalhub.billing.repository import PaymentRepository
-from signalhub.billing.schemas import BillingOut, PaymentOut
+from signalhub.billing.repository import (
+    IdempotencyKeyRepository,
+    PaymentRepository,
+    PaymentRequestRepository,
+)
+from signalhub.billing.schemas import (
+    BillingOut,
+    LedgerEntryOut,
+    PaymentCreate,
+    PaymentOut,
+    PaymentRequestOut,
+)
+from signalhub.billing.stars import bot_api as stars_bot_api
+from signalhub.billing.stars import service as stars
+from signalhub.billing.stripe.client import StripeApi
+from signalhub.catalog import service as catalog
 from signalhub.entitlements import service as entitlements
-from signalhub.models import Payment, PaymentProvider, PaymentStatus
-from signalhub.users import service as users
+from signalhub.errors import AppError, Conflict, NotFound, Unprocessable
+from signalhub.models import (
+    PaymentMethod,
+    PaymentRequest,
+    PaymentRequestStatus,
+    PaymentStatus,
+    Product,
+    User,
+)
 
 RECENT_PAYMENTS = 5
+
+
+class MethodUnavailable(Conflict):
+    code = "method_unavailable"
+
+
+class TelegramUnavailable(AppError):
+    status_code = 503
+    code = "telegram_unavailable"
 
 
 async def overview(session: AsyncSession, user_id: int, now: datetime) -> BillingOut:
@@ -24,12 +58,12 @@ async def overview(session: AsyncSession, user_id: int, now: datetime) -> Billin
         payments=[
             PaymentOut(
                 id=payment.id,
-                provider=PaymentProvider(payment.provider),
+                provider=payment.provider,
                 product_code=product.code if product else None,
                 product_name=product.name if product else None,
                 amount_minor=payment.amount_minor,
                 currency=payment.currency,
-                status=PaymentStatus(payment.status),
+                status=payment.status,
                 created_at=payment.created_at,
             )
             for payment, product in rows
@@ -37,93 +71,120 @@ async def overview(session: AsyncSession, user_id: int, now: datetime) -> Billin
     )
 
 
-async def record_payment(
+async def create_payment(
     session: AsyncSession,
+    user: User,
+    order: PaymentCreate,
     *,
-    provider: PaymentProvider,
-    provider_payment_id: str,
-    user_id: int,
-    product_id: int | None,
-    amount_minor: int,
-    currency: str,
-    status: PaymentStatus,
-    now: datetime,
-    details: dict[str, Any] | None = None,
-    is_recurring: bool = False,
-    failure_reason: str | None = None,
-) -> tuple[Payment, bool]:
-    """Puts a provider's payment in the ledger once; returns the row and whether it is new."""
-    await users.lock_money(session, user_id)
-    repository = PaymentRepository(session)
-    created = await repository.insert_if_absent(
-        Payment(
-            provider=provider,
-            provider_payment_id=provider_payment_id,
-            user_id=user_id,
-            product_id=product_id,
-            amount_minor=amount_minor,
-            currency=currency,
-            status=status,
-            is_recurring=is_recurring,
-            failure_reason=failure_reason,
-            details=details or {},
-            created_at=now,
+    attempt_id: str,
+    bot: Bot | None,
+    stripe: StripeApi | None,
+) -> PaymentRequestOut:
+    """Opens a Stars invoice link or a Stripe Checkout Session for the product. `attempt_id`
+    is the same on every retry of one attempt, so Stripe answers a retry with the session it
+    already made."""
+    if order.method is PaymentMethod.stars:
+        if bot is None:
+            raise MethodUnavailable("Stars payments are not available: the bot is not set up.")
+        invoice = await stars.open_invoice(session, user, order.product)
+        try:
+            invoice.request.invoice_link = await stars_bot_api.create_link(bot, invoice)
+        except TelegramAPIError as error:
+            raise TelegramUnavailable(f"Telegram did not create the invoice: {error}") from error
+        request, product = invoice.request, invoice.product
+    else:
+        if stripe is None:
+            raise MethodUnavailable("Card payments (Stripe) are not available here.")
+        product = await catalog.get_on_sale(session, order.product)
+        repository = PaymentRequestRepository(session)
+        if await repository.get_by_attempt(attempt_id) is not None:
+            raise Unprocessable(
+                "This Idempotency-Key was already used; use a new key.",
+                code="idempotency_key_reused",
+            )
+        request = await repository.add(
+            PaymentRequest(
+                user_id=user.id,
+                product_id=product.id,
+                method=PaymentMethod.stripe,
+                status=PaymentRequestStatus.pending,
+                amount_minor=product.price_amount_minor,
+                currency=product.price_currency,
+                attempt_id=attempt_id,
+            )
         )
-    )
-    payment = await repository.get_by_provider_id(provider, provider_payment_id)
-    assert payment is not None
-    if created:
-        await audit.record(
-            session,
-            "payment.recorded",
-            subject_type="payment",
-            subject_id=payment.id,
-            user_id=user_id,
-            data={
-                "provider": provider,
-                "provider_payment_id": provider_payment_id,
-                "amount_minor": amount_minor,
-                "currency": currency,
-                "status": status,
-            },
+        checkout = await stripe.create_checkout_session(
+            user_id=user.id, product=product, attempt_id=attempt_id
         )
-    return payment, created
-
-
-async def find_payment(
-    session: AsyncSession, provider: PaymentProvider, provider_payment_id: str
-) -> Payment | None:
-    return await PaymentRepository(session).get_by_provider_id(provider, provider_payment_id)
-
-
-async def set_status(
-    session: AsyncSession, payment: Payment, status: PaymentStatus, reason: str | None = None
-) -> None:
-    previous = payment.status
-    payment.status = status
-    if reason is not None:
-        payment.failure_reason = reason
+        request.checkout_session_id = checkout.id
+        request.checkout_url = checkout.url
+        request.expires_at = checkout.expires_at
     await session.flush()
-    await audit.record(
-        session,
-        "payment.status_changed",
-        subject_type="payment",
-        subject_id=payment.id,
-        user_id=payment.user_id,
-        data={"from": previous, "to": status, "reason": reason},
-    )
+    return _request_out(request, product)
 
 
-async def set_refunded_amount(session: AsyncSession, payment: Payment, amount_minor: int) -> None:
-    """Refunds are cumulative: the amount given is the total refunded so far."""
-    previous = payment.refunded_amount_minor
-    payment.refunded_amount_minor = amount_minor
-    await session.flush()
-    await audit.record(
-        session,
-        "payment.refunded_amount_changed",
-        subject_type="payment",
-        subject_id=payment.id,
-        user_id=payment.user_id,
-        data={"from": previous, "to": amount_minor, "currency": payment.currency},
+async def get_payment(
+    session: AsyncSession, user: User, request_id: int, now: datetime
+) -> PaymentRequestOut:
+    """What the Stripe webhook or the Stars `successful_payment` recorded for this attempt;
+    another user's attempt is a 404."""
+    repository = PaymentRequestRepository(session)
+    request = await repository.get(request_id)
+    if request is None or request.user_id != user.id:
+        raise NotFound("No such payment.", code="payment_not_found")
+    product = await catalog.get(session, request.product_id)
+    assert product is not None
+    out = _request_out(request, product)
+    if request.status is PaymentRequestStatus.paid:
+        payment = await repository.latest_payment(request.id)
+        entitlement = await entitlements.for_payment(session, payment.id) if payment else None
+        if entitlement is not None:
+            out.tier = entitlement.tier
+            out.tier_expires_at = entitlement.expires_at
+    elif (
+        request.status is PaymentRequestStatus.pending
+        and request.expires_at is not None
+        and request.expires_at <= now
+    ):
+        out.status = PaymentRequestStatus.expired
+    return out
+
+
+async def ledger(
+    session: AsyncSession, status: PaymentStatus | None, limit: int
+) -> list[LedgerEntryOut]:
+    rows = await PaymentRepository(session).latest(status, limit)
+    return [
+        LedgerEntryOut(
+            id=payment.id,
+            user_id=payment.user_id,
+            provider=payment.provider,
+            provider_payment_id=payment.provider_payment_id,
+            product_code=product.code if product else None,
+            amount_minor=payment.amount_minor,
+            currency=payment.currency,
+            status=payment.status,
+            refunded_amount_minor=payment.refunded_amount_minor,
+            failure_reason=payment.failure_reason,
+            created_at=payment.created_at,
+        )
+        for payment, product in rows
+    ]
+
+
+async def purge_expired_idempotency_keys(session: AsyncSession, now: datetime) -> int:
+    return await IdempotencyKeyRepository(session).delete_expired(now)
+
+
+def _request_out(request: PaymentRequest, product: Product) -> PaymentRequestOut:
+    return PaymentRequestOut(
+        id=request.id,
+        method=request.method,
+        status=request.status,
+        product=product.code,
+        amount_minor=request.amount_minor,
+        currency=request.currency,
+        invoice_link=request.invoice_link,
+        checkout_url=request.checkout_url,
+        expires_at=request.expires_at,
     )

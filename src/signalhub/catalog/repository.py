@@ -11,7 +11,7 @@ from signalhub.models import Product
 class ProductRepository(Repository):
     async def list_active(self) -> Sequence[Product]:
         result = await self.session.scalars(
-            select(Product).where(Product.is_active.is_(True)).order_by(Product.price_usd_cents)
+            select(Product).where(Product.is_active.is_(True)).order_by(Product.price_amount_minor)
         )
         return result.all()
 

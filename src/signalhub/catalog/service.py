@@ -7,7 +7,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from signalhub.audit import service as audit
 from signalhub.catalog.repository import ProductRepository
 from signalhub.catalog.schemas import ProductCreate, ProductUpdate
-from signalhub.errors import Conflict, NotFound, Unprocessable
+from signalhub.errors import AppError, Conflict, NotFound, Unprocessable
 from signalhub.models import Product, Tier
 
 
@@ -19,6 +19,19 @@ async def get_by_code(session: AsyncSession, code: str) -> Product:
     product = await ProductRepository(session).get_by_code(code)
     if product is None:
         raise NotFound(f"No product '{code}'.", code="product_not_found")
+    return product
+
+
+class InvalidProduct(AppError):
+    status_code = 400
+    code = "invalid_product"
+
+
+async def get_on_sale(session: AsyncSession, code: str) -> Product:
+    """The product to sell, or 400: an unknown or inactive code is the buyer's mistake."""
+    product = await ProductRepository(session).get_by_code(code)
+    if product is None or not product.is_active:
+        raise InvalidProduct("This product is no longer on sale.")
     return product
 
 

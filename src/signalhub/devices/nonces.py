@@ -44,7 +44,7 @@ class DatabaseNonceStore:
         self, session: AsyncSession, device_id: int, nonce: str, now: datetime, ttl_s: int
     ) -> bool:
         repository = DeviceNonceRepository(session)
-        if await repository.insert_if_absent(device_id, nonce, now):
+        if await repository.add_if_new(device_id, nonce, now):
             return True
         return await repository.refresh_if_older(
             device_id, nonce, now - timedelta(seconds=ttl_s), now

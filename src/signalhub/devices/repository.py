@@ -73,12 +73,10 @@ class DeviceRepository(Repository):
 
 
 class DeviceNonceRepository(Repository):
-    async def insert_if_absent(self, device_id: int, nonce: str, now: datetime) -> bool:
-        statement = self.insert_ignoring_conflicts(DeviceNonce, ["device_id", "nonce"]).values(
-            device_id=device_id, nonce=nonce, seen_at=now
-        )
-        result = await self.session.execute(statement)
-        return bool(getattr(result, "rowcount", 0))
+    async def add_if_new(self, device_id: int, nonce: str, now: datetime) -> bool:
+        """False when the device already used this nonce (the unique index decides)."""
+        nonce_row = DeviceNonce(device_id=device_id, nonce=nonce, seen_at=now)
+        return await self.insert_if_absent(nonce_row, "device_id", "nonce") is not None
 
     async def refresh_if_older(
         self, device_id: int, nonce: str, expired_before: datetime, now: datetime

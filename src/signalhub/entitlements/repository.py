@@ -15,20 +15,6 @@ class EntitlementRepository(Repository):
             select(Entitlement).where(Entitlement.payment_id == payment_id)
         )
 
-    async def insert_if_absent(self, entitlement: Entitlement) -> bool:
-        """False when an entitlement for this payment already exists (the unique index decides)."""
-        statement = self.insert_ignoring_conflicts(Entitlement, ["payment_id"]).values(
-            user_id=entitlement.user_id,
-            product_id=entitlement.product_id,
-            payment_id=entitlement.payment_id,
-            tier=entitlement.tier,
-            starts_at=entitlement.starts_at,
-            expires_at=entitlement.expires_at,
-            created_at=entitlement.created_at,
-        )
-        result = await self.session.execute(statement)
-        return bool(getattr(result, "rowcount", 0))
-
     async def latest_expiry(self, user_id: int, tier: str, after: datetime) -> datetime | None:
         return await self.session.scalar(
             select(func.max(Entitlement.expires_at)).where(

@@ -13,7 +13,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from signalhub.audit import service as audit
 from signalhub.entitlements.repository import EntitlementRepository
 from signalhub.models import Entitlement, Payment, Product, Tier
-from signalhub.users import service as users
 
 
 @dataclass(frozen=True)
@@ -31,9 +30,10 @@ class GrantResult:
 async def grant(
     session: AsyncSession, product: Product, payment: Payment, now: datetime
 ) -> GrantResult:
-    """Idempotent per payment: a second grant for the same payment returns the first one."""
+    """Idempotent per payment: a second grant for the same payment returns the first one. The
+    caller holds the payer's money lock (`billing.settlement.lock_money`), so the chain of
+    periods is read and extended by one transaction at a time."""
     repository = EntitlementRepository(session)
-    await users.lock_money(session, payment.user_id)
     existing = await repository.get_by_payment(payment.id)
     if existing is not None:
         return GrantResult(existing, created=False)
@@ -49,33 +49,35 @@ async def grant(
         expires_at=starts_at + timedelta(days=product.duration_days),
         created_at=now,
     )
-    created = await repository.insert_if_absent(candidate)
-    entitlement = await repository.get_by_payment(payment.id)
-    assert entitlement is not None
-    if created:
-        await audit.record(
-            session,
-            "entitlement.granted",
-            subject_type="entitlement",
-            subject_id=entitlement.id,
-            user_id=payment.user_id,
-            data={
-                "payment_id": payment.id,
-                "product": product.code,
-                "tier": product.tier,
-                "starts_at": entitlement.starts_at.isoformat(),
-                "expires_at": entitlement.expires_at.isoformat(),
-            },
-        )
-    return GrantResult(entitlement, created=created)
+    entitlement = await repository.insert_if_absent(candidate, "payment_id")
+    if entitlement is None:
+        # Only a caller that skipped the lock can lose this race; it gets the winner's row.
+        existing = await repository.get_by_payment(payment.id)
+        assert existing is not None
+        return GrantResult(existing, created=False)
+    await audit.record(
+        session,
+        "entitlement.granted",
+        subject_type="entitlement",
+        subject_id=entitlement.id,
+        user_id=payment.user_id,
+        data={
+            "payment_id": payment.id,
+            "product": product.code,
+            "tier": product.tier,
+            "starts_at": entitlement.starts_at.isoformat(),
+            "expires_at": entitlement.expires_at.isoformat(),
+        },
+    )
+    return GrantResult(entitlement, created=True)
 
 
 async def revoke(
     session: AsyncSession, payment: Payment, reason: str, now: datetime
 ) -> Entitlement | None:
-    """Revokes what this payment bought; None when it bought nothing (yet) or is already revoked."""
+    """Revokes what this payment bought; None when it bought nothing (yet) or is already revoked.
+    The caller holds the payer's money lock, as for `grant`."""
     repository = EntitlementRepository(session)
-    await users.lock_money(session, payment.user_id)
     entitlement = await repository.get_by_payment(payment.id)
     if entitlement is None or entitlement.revoked_at is not None:
         return None
@@ -102,6 +104,10 @@ async def revoke(
         data={"payment_id": payment.id, "reason": reason, "tier": entitlement.tier},
     )
     return entitlement
+
+
+async def for_payment(session: AsyncSession, payment_id: int) -> Entitlement | None:
+    return await EntitlementRepository(session).get_by_payment(payment_id)
 
 
 async def current(session: AsyncSession, user_id: int, now: datetime) -> CurrentTier:

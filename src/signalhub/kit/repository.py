@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import Insert
+from sqlalchemy import Insert, inspect
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import DeclarativeBase
+
+RowT = TypeVar("RowT", bound=DeclarativeBase)
 
 
 class Repository:
@@ -19,7 +22,25 @@ class Repository:
 
     def insert_ignoring_conflicts(self, table: Any, index_elements: list[str]) -> Insert:
         """INSERT ... ON CONFLICT DO NOTHING: concurrent duplicates meet the unique index, not an
-        exception that would abort a PostgreSQL transaction."""
+        exception that would abort a PostgreSQL transaction. For bulk inserts; one row goes
+        through `insert_if_absent`."""
         if self.dialect == "postgresql":
             return postgresql.insert(table).on_conflict_do_nothing(index_elements=index_elements)
         return sqlite.insert(table).on_conflict_do_nothing(index_elements=index_elements)
+
+    async def insert_if_absent(self, row: RowT, *unique_columns: str) -> RowT | None:
+        """One row, INSERT ... ON CONFLICT DO NOTHING RETURNING: the stored row, or None when the
+        unique index on `unique_columns` already holds one; a new row needs no read-back.
+        Attributes left unset take their column defaults."""
+        values = {
+            attribute.key: value
+            for attribute in inspect(type(row)).column_attrs
+            if (value := getattr(row, attribute.key)) is not None
+        }
+        statement = (
+            self.insert_ignoring_conflicts(type(row), list(unique_columns))
+            .values(values)
+            .returning(type(row))
+            .execution_options(populate_existing=True)
+        )
+        return (await self.session.scalars(statement)).first()

@@ -13,9 +13,15 @@ from signalhub.models.base import Base
 from signalhub.models.device import Device, DeviceNonce, DeviceStatus
 from signalhub.models.ea_delivery import DeliveryStatus, EaDelivery
 from signalhub.models.entitlement import Entitlement
+from signalhub.models.idempotency_key import IdempotencyKey, IdempotencyStatus
 from signalhub.models.login_request import LoginRequest, LoginRequestStatus
 from signalhub.models.outbox_message import OutboxMessage, OutboxStatus, Priority
 from signalhub.models.payment import Payment, PaymentProvider, PaymentStatus
+from signalhub.models.payment_request import (
+    PaymentMethod,
+    PaymentRequest,
+    PaymentRequestStatus,
+)
 from signalhub.models.product import Product, Tier
 from signalhub.models.refresh_token import RefreshToken
 from signalhub.models.signal import OrderType, Signal, SignalSide, SignalStatus
@@ -38,13 +44,18 @@ __all__ = [
     "DeviceStatus",
     "EaDelivery",
     "Entitlement",
+    "IdempotencyKey",
+    "IdempotencyStatus",
     "LoginRequest",
     "LoginRequestStatus",
     "OrderType",
     "OutboxMessage",
     "OutboxStatus",
     "Payment",
+    "PaymentMethod",
     "PaymentProvider",
+    "PaymentRequest",
+    "PaymentRequestStatus",
     "PaymentStatus",
     "PositionType",
     "Priority",

@@ -45,9 +45,16 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.astimezone(UTC)
 
 
-def str_enum(enum: type[StrEnum]) -> Enum:
-    """An enum column stored as its value in a VARCHAR, the same on SQLite and PostgreSQL."""
-    return Enum(enum, native_enum=False, length=16, validate_strings=True)
+def str_enum(enum: type[StrEnum], length: int = 16) -> Enum:
+    """An enum column stored as its value in a VARCHAR, the same on SQLite and PostgreSQL (no
+    native type to migrate, no CHECK to rewrite when a value is added)."""
+    return Enum(
+        enum,
+        native_enum=False,
+        length=length,
+        values_callable=lambda members: [member.value for member in members],
+        validate_strings=True,
+    )
 
 
 BROKER_DECIMAL_PLACES = 8

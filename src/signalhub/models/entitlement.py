@@ -5,7 +5,8 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from signalhub.models.base import Base, BigIntId, CreatedAtMixin, IdMixin, UTCDateTime
+from signalhub.models.base import Base, BigIntId, CreatedAtMixin, IdMixin, UTCDateTime, str_enum
+from signalhub.models.product import Tier
 
 
 class Entitlement(IdMixin, CreatedAtMixin, Base):
@@ -24,7 +25,7 @@ class Entitlement(IdMixin, CreatedAtMixin, Base):
     payment_id: Mapped[int] = mapped_column(
         BigIntId, ForeignKey("payments.id", ondelete="RESTRICT"), unique=True, nullable=False
     )
-    tier: Mapped[str] = mapped_column(String(16), nullable=False)
+    tier: Mapped[Tier] = mapped_column(str_enum(Tier), nullable=False)
     starts_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -6,7 +6,7 @@ from typing import Any
 from sqlalchemy import JSON, Boolean, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from signalhub.models.base import Base, IdMixin, TimestampMixin
+from signalhub.models.base import Base, IdMixin, TimestampMixin, str_enum
 
 
 class Tier(StrEnum):
@@ -32,9 +32,13 @@ class Product(IdMixin, TimestampMixin, Base):
     code: Mapped[str] = mapped_column(String(64), unique=True, nullable=False)
     name: Mapped[str] = mapped_column(String(128), nullable=False)
     description: Mapped[str] = mapped_column(Text, default="", nullable=False)
-    tier: Mapped[str] = mapped_column(String(16), nullable=False)
+    tier: Mapped[Tier] = mapped_column(str_enum(Tier), nullable=False)
     duration_days: Mapped[int] = mapped_column(Integer, nullable=False)
-    price_usd_cents: Mapped[int] = mapped_column(Integer, nullable=False)
+    # The card price (Stripe); Stars have no minor unit, so their price is a whole number of XTR.
+    price_amount_minor: Mapped[int] = mapped_column(Integer, nullable=False)
+    price_currency: Mapped[str] = mapped_column(
+        String(3), default="USD", server_default="USD", nullable=False
+    )
     price_stars: Mapped[int] = mapped_column(Integer, nullable=False)
     features: Mapped[list[Any]] = mapped_column(JSON, default=list, nullable=False)
     is_active: Mapped[bool] = mapped_column(Boolean, default=True, nullable=False)

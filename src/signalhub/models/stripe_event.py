@@ -8,7 +8,7 @@ from sqlalchemy import JSON, Boolean, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from signalhub.kit.time import utcnow
-from signalhub.models.base import Base, CreatedAtMixin, IdMixin, UTCDateTime
+from signalhub.models.base import Base, CreatedAtMixin, IdMixin, UTCDateTime, str_enum
 
 
 class StripeEventStatus(StrEnum):
@@ -32,10 +32,10 @@ class StripeEvent(IdMixin, CreatedAtMixin, Base):
     livemode: Mapped[bool] = mapped_column(Boolean, default=False, nullable=False)
     payment_method: Mapped[str | None] = mapped_column(String(64))
     customer_id: Mapped[str | None] = mapped_column(String(255))
-    amount_cents: Mapped[int | None] = mapped_column(Integer)
+    amount_minor: Mapped[int | None] = mapped_column(Integer)
     currency: Mapped[str | None] = mapped_column(String(3))
-    status: Mapped[str] = mapped_column(
-        String(16), default=StripeEventStatus.pending, nullable=False
+    status: Mapped[StripeEventStatus] = mapped_column(
+        str_enum(StripeEventStatus), default=StripeEventStatus.pending, nullable=False
     )
     idempotency_key: Mapped[str | None] = mapped_column(String(255))
     processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -6,12 +6,15 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel
 
 from signalhub.dependencies import DatabaseDep, SettingsDep
+from signalhub.models import PaymentMethod
 
 router = APIRouter(tags=["operations"])
 
 
 class AppConfigOut(BaseModel):
     bot_username: str | None
+    # What `POST /api/v1/payments` can open here, Stars first.
+    payment_methods: list[PaymentMethod]
 
 
 @router.get("/healthz")
@@ -40,4 +43,7 @@ async def metrics() -> Response:
 @router.get("/api/v1/app-config", response_model=AppConfigOut)
 async def app_config(settings: SettingsDep) -> AppConfigOut:
     """Public settings the Mini App needs before sign-in."""
-    return AppConfigOut(bot_username=settings.telegram_bot_username)
+    methods = [PaymentMethod.stars] if settings.telegram_enabled else []
+    if settings.stripe_api_key is not None:
+        methods.append(PaymentMethod.stripe)
+    return AppConfigOut(bot_username=settings.telegram_bot_username, payment_methods=methods)

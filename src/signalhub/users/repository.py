@@ -13,21 +13,6 @@ class UserRepository(Repository):
     async def get_by_telegram_id(self, telegram_id: int) -> User | None:
         return await self.session.scalar(select(User).where(User.telegram_id == telegram_id))
 
-    async def insert_if_absent(self, telegram_id: int, role: str) -> None:
-        statement = self.insert_ignoring_conflicts(User, ["telegram_id"]).values(
-            telegram_id=telegram_id, role=role, is_blocked=False
-        )
-        await self.session.execute(statement)
-
-    async def lock(self, user_id: int) -> User | None:
-        """Serialises work on one user's money (row lock on PostgreSQL; SQLite locks the file)."""
-        return await self.session.scalar(
-            select(User)
-            .where(User.id == user_id)
-            .with_for_update()
-            .execution_options(populate_existing=True)
-        )
-
     async def set_blocked(self, telegram_id: int, is_blocked: bool) -> int:
         result = await self.session.execute(
             update(User).where(User.telegram_id == telegram_id).values(is_blocked=is_blocked)

@@ -26,10 +26,12 @@ async def upsert_from_telegram(
     is_listed_admin = profile.telegram_id in admin_telegram_ids
     user = await repository.get_by_telegram_id(profile.telegram_id)
     if user is None:
-        await repository.insert_if_absent(
-            profile.telegram_id, Role.admin if is_listed_admin else Role.user
-        )
-        user = await repository.get_by_telegram_id(profile.telegram_id)
+        role = Role.admin if is_listed_admin else Role.user
+        candidate = User(telegram_id=profile.telegram_id, role=role, is_blocked=False)
+        # A concurrent first contact may have inserted the row since our read.
+        user = await repository.insert_if_absent(
+            candidate, "telegram_id"
+        ) or await repository.get_by_telegram_id(profile.telegram_id)
         assert user is not None
     user.username = profile.username
     user.first_name = profile.first_name
@@ -37,16 +39,6 @@ async def upsert_from_telegram(
     if is_listed_admin:
         user.role = Role.admin
     await session.flush()
-    return user
-
-
-async def lock_money(session: AsyncSession, user_id: int) -> User:
-    """Every change to one user's money (ledger, entitlements) runs under this lock, taken
-    before the first write: a payment insert share-locks the user row through its foreign key,
-    and two transactions each holding that while asking for this lock would deadlock."""
-    user = await UserRepository(session).lock(user_id)
-    if user is None:
-        raise NotFound("User not found.", code="user_not_found")
     return user
 
 

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from signalhub.auth import device_flow
 from signalhub.auth import service as auth
+from signalhub.billing import service as billing
 from signalhub.config import Settings
 from signalhub.db import Database
 from signalhub.devices import service as devices
@@ -29,6 +30,7 @@ class PeriodicJob:
 DEFAULT_JOBS = (
     PeriodicJob("purge_expired_refresh_tokens", 3600, auth.purge_expired_refresh_tokens),
     PeriodicJob("purge_expired_login_requests", 3600, device_flow.purge_expired),
+    PeriodicJob("purge_expired_idempotency_keys", 3600, billing.purge_expired_idempotency_keys),
     # Offers already stop at expiry (decisions and the sender check the time); this job
     # records it and drops the unsent requests.
     PeriodicJob("expire_signals", 5, signals.expire_due),

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
 
@@ -15,14 +15,14 @@ from signalhub.billing.stripe.service import EventOutcome
 from signalhub.config import Settings
 from signalhub.db import Database
 from signalhub.models import Product, User
+from tests.billing.conftest import STRIPE_API_KEY
 from tests.conftest import make_settings
 from tests.factories import create_product, create_user
 from tests.fakes import stripe_events
-from tests.fakes.stripe_api import FakeStripe
 
 WEBHOOK_SECRET = "whsec_test_current_0123456789abcdef"
 OLD_WEBHOOK_SECRET = "whsec_test_previous_0123456789abcdef"
-API_KEY = "sk_test_fake_0123456789abcdefghij"
+API_KEY = STRIPE_API_KEY
 
 
 @pytest.fixture
@@ -32,14 +32,6 @@ def settings(database_url: str) -> Settings:
         stripe_webhook_secret=[WEBHOOK_SECRET, OLD_WEBHOOK_SECRET],
         stripe_api_key=API_KEY,
     )
-
-
-@pytest.fixture
-def fake_stripe() -> Iterator[FakeStripe]:
-    fake = FakeStripe()
-    fake.start()
-    yield fake
-    fake.stop()
 
 
 ClientFactory = Callable[..., AbstractAsyncContextManager[httpx.AsyncClient]]
@@ -94,4 +86,4 @@ async def buyer(session: AsyncSession) -> User:
 
 @pytest.fixture
 async def product(session: AsyncSession) -> Product:
-    return await create_product(session, price_usd_cents=1900, duration_days=30)
+    return await create_product(session, price_amount_minor=1900, duration_days=30)

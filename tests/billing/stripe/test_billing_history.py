@@ -18,7 +18,7 @@ async def test_stripe_payments_show_in_the_billing_overview(
     headers = await bearer_for(client, 5550001)
     user = await users.get_by_telegram_id(session, 5550001)
     assert user is not None
-    product = await create_product(session, code="vip_month_stripe", price_usd_cents=4900)
+    product = await create_product(session, code="vip_month_stripe", price_amount_minor=4900)
     meta = {"telegram_id": str(user.telegram_id), "product": product.code}
 
     kept = ev.charge(meta=meta, payment_intent=ev.unique("pi"), amount=4900)

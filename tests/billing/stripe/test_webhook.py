@@ -53,7 +53,7 @@ async def test_a_signed_event_is_stored_with_its_summary_and_processed(
         "processed",
         False,
     )
-    assert (stored.amount_cents, stored.currency, stored.payment_method) == (1900, "USD", "card")
+    assert (stored.amount_minor, stored.currency, stored.payment_method) == (1900, "USD", "card")
     assert stored.customer_id == "cus_NffrFeUfNV2Hib"
     assert stored.idempotency_key == "checkout:1:premium:abc"
     assert stored.webhook_timestamp is not None

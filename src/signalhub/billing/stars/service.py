@@ -1,8 +1,10 @@
-"""Stars payment rules, shared by the bot's payment handlers and the admin refund command.
+"""Telegram Stars, translated: invoices are opened as payment requests, and pre-checkout,
+`successful_payment` and refunds become calls to `billing.settlement`.
 
-The invoice payload carries what was bought and for whom (`buy:<product code>:<user id>`); the
-ledger key is Telegram's `telegram_payment_charge_id`, unique per provider, so a redelivered
-update finds its payment and changes nothing."""
+The invoice payload names what was bought, for whom and under which payment request
+(`buy:<product code>:<user id>:<request id>`; invoices made before payment requests existed omit
+the last part). The ledger key is Telegram's `telegram_payment_charge_id`, unique per provider,
+so a redelivered update finds its payment and changes nothing."""
 
 from __future__ import annotations
 
@@ -11,20 +13,31 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from signalhub.audit import service as audit
-from signalhub.billing import service as billing
+from signalhub.billing import settlement
+from signalhub.billing.repository import PaymentRequestRepository
+from signalhub.billing.settlement import PaymentReport
+from signalhub.billing.state import PaymentFacts
 from signalhub.catalog import service as catalog
-from signalhub.entitlements import service as entitlements
-from signalhub.errors import AppError, Forbidden, NotFound
-from signalhub.models import Payment, PaymentProvider, PaymentStatus, Priority, Product, User
-from signalhub.outbox import service as outbox
+from signalhub.config import Settings
+from signalhub.errors import AppError, NotFound
+from signalhub.kit.money import STARS
+from signalhub.models import (
+    Payment,
+    PaymentMethod,
+    PaymentProvider,
+    PaymentRequest,
+    PaymentRequestStatus,
+    Product,
+    User,
+)
 from signalhub.users import service as users
 
-CURRENCY = "XTR"
+CURRENCY = STARS
 # Telegram accepts exactly this subscription period (30 days).
 SUBSCRIPTION_PERIOD_S = 30 * 24 * 3600
 SUBSCRIPTION_DAYS = 30
 PAYLOAD_PREFIX = "buy"
+MAX_ID = 2**63 - 1
 
 
 class InvalidPayload(AppError):
@@ -35,31 +48,51 @@ class InvalidPayload(AppError):
 class InvoicePayload:
     product_code: str
     user_id: int
+    payment_request_id: int | None = None
 
     def encode(self) -> str:
-        return f"{PAYLOAD_PREFIX}:{self.product_code}:{self.user_id}"
+        parts = [PAYLOAD_PREFIX, self.product_code, str(self.user_id)]
+        if self.payment_request_id is not None:
+            parts.append(str(self.payment_request_id))
+        return ":".join(parts)
 
     @classmethod
     def decode(cls, payload: str) -> InvoicePayload:
-        prefix, _, rest = payload.partition(":")
-        code, _, user_id = rest.rpartition(":")
-        if prefix != PAYLOAD_PREFIX or not code or not user_id.isdigit():
+        parts = payload.split(":")
+        ids = parts[2:]
+        if (
+            len(parts) not in (3, 4)
+            or parts[0] != PAYLOAD_PREFIX
+            or not parts[1]
+            or not all(map(_is_id, ids))
+        ):
             raise InvalidPayload(f"Unrecognised invoice payload {payload!r}.")
-        return cls(code, int(user_id))
+        return cls(parts[1], int(ids[0]), int(ids[1]) if len(ids) == 2 else None)
+
+
+def _is_id(text: str) -> bool:
+    return text.isascii() and text.isdigit() and 0 < int(text) <= MAX_ID
 
 
 @dataclass(frozen=True)
 class Invoice:
+    """A Stars invoice as both the bot's /shop and the Mini App's payment page open it."""
+
+    request: PaymentRequest
     product: Product
     payload: str
-    subscription: bool
 
+    @property
+    def subscription(self) -> bool:
+        return self.request.is_subscription
 
-@dataclass(frozen=True)
-class StarsPaymentResult:
-    payment: Payment
-    created: bool
-    expires_at: datetime | None
+    @property
+    def title(self) -> str:
+        return self.product.name[:32]
+
+    @property
+    def description(self) -> str:
+        return (self.product.description or f"{self.product.name}: {self.product.tier}")[:255]
 
 
 def can_subscribe(product: Product) -> bool:
@@ -67,15 +100,26 @@ def can_subscribe(product: Product) -> bool:
     return product.duration_days == SUBSCRIPTION_DAYS
 
 
-async def invoice_for(
-    session: AsyncSession, product_code: str, user: User, *, subscription: bool
+async def open_invoice(
+    session: AsyncSession, user: User, product_code: str, *, subscription: bool = False
 ) -> Invoice:
-    product = await catalog.find_by_code(session, product_code)
-    if product is None or not product.is_active:
-        raise NotFound("This product is no longer on sale.", code="product_not_found")
+    """A payment request at the product's Stars price, and the invoice payload naming it."""
+    product = await catalog.get_on_sale(session, product_code)
     if subscription and not can_subscribe(product):
         raise AppError("Only monthly products can be subscribed to.", code="not_subscribable")
-    return Invoice(product, InvoicePayload(product.code, user.id).encode(), subscription)
+    request = await PaymentRequestRepository(session).add(
+        PaymentRequest(
+            user_id=user.id,
+            product_id=product.id,
+            method=PaymentMethod.stars,
+            status=PaymentRequestStatus.pending,
+            amount_minor=product.price_stars,
+            currency=CURRENCY,
+            is_subscription=subscription,
+        )
+    )
+    payload = InvoicePayload(product.code, user.id, request.id).encode()
+    return Invoice(request, product, payload)
 
 
 async def check_pre_checkout(
@@ -107,6 +151,7 @@ async def check_pre_checkout(
 
 async def record_successful_payment(
     session: AsyncSession,
+    settings: Settings,
     *,
     payer: User,
     telegram_payment_charge_id: str,
@@ -116,50 +161,29 @@ async def record_successful_payment(
     currency: str,
     is_recurring: bool,
     now: datetime,
-) -> StarsPaymentResult:
+) -> settlement.Settlement:
     """Ledger, entitlement and receipt, once per charge; subscription renewals arrive as new
     charges and extend the running period."""
-    order = InvoicePayload.decode(payload)
-    if order.user_id != payer.id:
-        raise Forbidden("The invoice belongs to another user.", code="payer_mismatch")
-    product = await catalog.get_by_code(session, order.product_code)
-    payment, created = await billing.record_payment(
+    order, product = await _order(session, settings, payload, telegram_payment_charge_id, payer)
+    return await settlement.settle(
         session,
-        provider=PaymentProvider.telegram_stars,
-        provider_payment_id=telegram_payment_charge_id,
-        user_id=payer.id,
-        product_id=product.id,
-        amount_minor=total_amount,
-        currency=currency,
-        status=PaymentStatus.succeeded,
-        now=now,
-        details={
-            "invoice_payload": payload,
-            "provider_payment_charge_id": provider_payment_charge_id,
-        },
-        is_recurring=is_recurring,
-    )
-    if payment.status != PaymentStatus.succeeded:
-        # Refunded before this update reached us: the refund wins, whatever the order.
-        return StarsPaymentResult(payment, created=False, expires_at=None)
-    granted = await entitlements.grant(session, product, payment, now)
-    if created:
-        await outbox.enqueue(
-            session,
-            payer.telegram_id,
-            _receipt_text(product, total_amount, granted.entitlement.expires_at, is_recurring),
-            priority=Priority.transactional,
-            kind="receipt",
+        settings,
+        PaymentReport(
+            provider=PaymentProvider.telegram_stars,
+            provider_payment_id=telegram_payment_charge_id,
             user_id=payer.id,
-        )
-    return StarsPaymentResult(payment, created, granted.entitlement.expires_at)
-
-
-def _receipt_text(product: Product, stars: int, expires_at: datetime, is_recurring: bool) -> str:
-    what = "Subscription renewed" if is_recurring else "Payment received"
-    return (
-        f"{what}: {product.name}, {stars} Stars.\n"
-        f"Your {product.tier} access runs until {expires_at:%Y-%m-%d %H:%M} UTC."
+            product=product,
+            amount_minor=total_amount,
+            currency=currency,
+            facts=PaymentFacts(succeeded=True),
+            payment_request=await _request(session, order),
+            details={
+                "invoice_payload": payload,
+                "provider_payment_charge_id": provider_payment_charge_id,
+            },
+            is_recurring=is_recurring,
+        ),
+        now,
     )
 
 
@@ -167,7 +191,7 @@ async def find_charge(
     session: AsyncSession, telegram_payment_charge_id: str
 ) -> tuple[Payment, User]:
     """The payment to refund and its payer (the Bot API refunds by the payer's Telegram id)."""
-    payment = await billing.find_payment(
+    payment = await settlement.find_payment(
         session, PaymentProvider.telegram_stars, telegram_payment_charge_id
     )
     if payment is None:
@@ -177,56 +201,78 @@ async def find_charge(
 
 async def record_refund(
     session: AsyncSession,
+    settings: Settings,
     *,
     telegram_payment_charge_id: str,
     payload: str,
     total_amount: int,
-    payer: User | None,
+    payer: User,
     actor_user_id: int | None,
     now: datetime,
 ) -> Payment:
     """Marks the charge refunded and revokes what it bought; idempotent. A refund for a charge
     we never recorded is recorded as refunded, so the late payment update grants nothing."""
-    payment = await billing.find_payment(
-        session, PaymentProvider.telegram_stars, telegram_payment_charge_id
+    refunded = PaymentFacts(succeeded=True, refunded_minor=total_amount, fully_refunded=True)
+    known = await settlement.settle_known(
+        session,
+        settings,
+        PaymentProvider.telegram_stars,
+        telegram_payment_charge_id,
+        refunded,
+        now,
+        actor_user_id=actor_user_id,
     )
-    changed = True
-    if payment is None:
-        order = InvoicePayload.decode(payload)
-        product = await catalog.find_by_code(session, order.product_code)
-        user_id = payer.id if payer is not None else order.user_id
-        payment, _ = await billing.record_payment(
-            session,
+    if known is not None:
+        return known.payment
+    order, product = await _order(session, settings, payload, telegram_payment_charge_id, payer)
+    result = await settlement.settle(
+        session,
+        settings,
+        PaymentReport(
             provider=PaymentProvider.telegram_stars,
             provider_payment_id=telegram_payment_charge_id,
-            user_id=user_id,
-            product_id=product.id if product else None,
+            user_id=payer.id,
+            product=product,
             amount_minor=total_amount,
             currency=CURRENCY,
-            status=PaymentStatus.refunded,
-            now=now,
+            facts=refunded,
+            payment_request=await _request(session, order),
             details={"invoice_payload": payload},
-        )
-    elif payment.status != PaymentStatus.refunded:
-        payment.refunded_amount_minor = total_amount
-        await billing.set_status(session, payment, PaymentStatus.refunded, reason="refunded")
-    else:
-        changed = False
-    revoked = await entitlements.revoke(session, payment, "refunded", now)
-    if not changed:
-        return payment
-    await audit.record(
-        session,
-        "payment.refunded",
-        subject_type="payment",
-        subject_id=payment.id,
-        user_id=payment.user_id,
+        ),
+        now,
         actor_user_id=actor_user_id,
-        data={
-            "provider": PaymentProvider.telegram_stars,
-            "telegram_payment_charge_id": telegram_payment_charge_id,
-            "amount_minor": total_amount,
-            "revoked_entitlement_id": revoked.id if revoked else None,
-        },
     )
-    return payment
+    return result.payment
+
+
+async def _request(session: AsyncSession, order: InvoicePayload) -> PaymentRequest | None:
+    if order.payment_request_id is None:
+        return None
+    return await PaymentRequestRepository(session).get(order.payment_request_id)
+
+
+async def _order(
+    session: AsyncSession, settings: Settings, payload: str, charge_id: str, payer: User
+) -> tuple[InvoicePayload, Product]:
+    """The invoice's order, or a refusal: audited, told to the admins, and final."""
+    try:
+        order = InvoicePayload.decode(payload)
+    except InvalidPayload:
+        order = None
+    product = await catalog.find_by_code(session, order.product_code) if order else None
+    if order is None:
+        reason = "the invoice payload is not ours"
+    elif order.user_id != payer.id:
+        reason = f"the invoice was issued to user {order.user_id}"
+    elif product is None:
+        reason = f"unknown product '{order.product_code}'"
+    else:
+        return order, product
+    raise await settlement.refuse(
+        session,
+        settings,
+        provider=PaymentProvider.telegram_stars,
+        provider_payment_id=charge_id,
+        user_id=payer.id,
+        reason=reason,
+    )

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import stripe
@@ -28,10 +28,15 @@ TIMEOUT_S = 30.0
 EVENTS_PAGE_SIZE = 100
 
 
+# The metadata key naming our payment attempt on every object a checkout creates.
+ATTEMPT_KEY = "payment_attempt"
+
+
 @dataclass(frozen=True)
 class CheckoutSession:
     id: str
     url: str | None
+    expires_at: datetime | None
 
 
 @dataclass(frozen=True)
@@ -67,7 +72,10 @@ class StripeApi:
     async def create_checkout_session(
         self, *, user_id: int, product: Product, attempt_id: str
     ) -> CheckoutSession:
-        metadata = _metadata(user_id, product)
+        """Every parameter follows from the arguments, so a retry with the same attempt is the
+        same request to Stripe, which answers it with the session it already made."""
+        metadata = {**_metadata(user_id, product), ATTEMPT_KEY: attempt_id}
+        pay_page = f"{self._public_url}/miniapp/pay"
         with _translated():
             session = await self._client.v1.checkout.sessions.create_async(
                 {
@@ -77,8 +85,8 @@ class StripeApi:
                         {
                             "quantity": 1,
                             "price_data": {
-                                "currency": "usd",
-                                "unit_amount": product.price_usd_cents,
+                                "currency": product.price_currency.lower(),
+                                "unit_amount": product.price_amount_minor,
                                 "product_data": {"name": product.name},
                             },
                         }
@@ -86,12 +94,17 @@ class StripeApi:
                     "metadata": metadata,
                     # The charge carries the metadata too: its events name user and product.
                     "payment_intent_data": {"metadata": metadata},
-                    "success_url": f"{self._public_url}/miniapp/#/billing?checkout=success",
-                    "cancel_url": f"{self._public_url}/miniapp/#/billing?checkout=cancelled",
+                    "success_url": f"{pay_page}/success?attempt={attempt_id}",
+                    "cancel_url": f"{pay_page}/cancelled?attempt={attempt_id}",
                 },
                 {"idempotency_key": f"checkout:{user_id}:{product.code}:{attempt_id}"},
             )
-        return CheckoutSession(id=session.id, url=session.url)
+        expires_at = getattr(session, "expires_at", None)
+        return CheckoutSession(
+            id=session.id,
+            url=session.url,
+            expires_at=datetime.fromtimestamp(expires_at, UTC) if expires_at else None,
+        )
 
     async def create_payment_intent(
         self, *, user_id: int, product: Product, attempt_id: str
@@ -99,8 +112,8 @@ class StripeApi:
         with _translated():
             intent = await self._client.v1.payment_intents.create_async(
                 {
-                    "amount": product.price_usd_cents,
-                    "currency": "usd",
+                    "amount": product.price_amount_minor,
+                    "currency": product.price_currency.lower(),
                     "metadata": _metadata(user_id, product),
                 },
                 {"idempotency_key": f"payment_intent:{user_id}:{product.code}:{attempt_id}"},

@@ -54,12 +54,3 @@ class StripeRequestRejected(AppError):
         super().__init__(message)
         self.stripe_code = stripe_code
         self.stripe_status = stripe_status
-
-
-class EventCannotSucceed(Exception):
-    """Raised by a handler for an event that no retry will ever fix (no such user, unknown
-    product): the event is stored as failed and the admins are told."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason

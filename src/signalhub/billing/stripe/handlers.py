@@ -1,5 +1,6 @@
-"""One function per Stripe event type. Each turns its event into facts about one payment;
-`billing.stripe.state` decides the payment's status and whether its entitlement stands."""
+"""One function per Stripe event type, each a translator: it reads its Stripe object and tells
+`billing.settlement` what it learnt about one payment. Status, entitlement, receipts and alerts
+are decided there, for Stripe and Stars alike."""
 
 from __future__ import annotations
 
@@ -7,23 +8,28 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
+from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from signalhub.billing import service as billing
-from signalhub.billing.stripe.errors import EventCannotSucceed, PaymentNotYetKnown
-from signalhub.billing.stripe.state import Dispute, PaymentFacts
+from signalhub.billing import settlement
+from signalhub.billing.repository import PaymentRequestRepository
+from signalhub.billing.settlement import CannotSettle, PaymentReport
+from signalhub.billing.state import Dispute, PaymentFacts
+from signalhub.billing.stripe import objects
+from signalhub.billing.stripe.client import ATTEMPT_KEY
+from signalhub.billing.stripe.errors import PaymentNotYetKnown
 from signalhub.catalog import service as catalog
 from signalhub.config import Settings
-from signalhub.entitlements import service as entitlements
-from signalhub.models import Payment, PaymentProvider, PaymentStatus, Product, User
+from signalhub.kit.money import format_amount
+from signalhub.models import Payment, PaymentProvider, PaymentRequest, Product, User
 from signalhub.outbox import service as outbox
 from signalhub.users import service as users
 
 logger = logging.getLogger(__name__)
 
-FACTS_KEY = "facts"
+ObjectT = TypeVar("ObjectT", bound=objects.StripeObject)
 
 
 @dataclass(frozen=True)
@@ -43,80 +49,78 @@ class Purchase:
 
     user: User
     product: Product
+    payment_request: PaymentRequest | None
 
 
-async def charge_succeeded(context: EventContext, charge: dict[str, Any]) -> None:
-    await _record_charge(context, charge, PaymentFacts(succeeded=True))
+async def charge_succeeded(context: EventContext, data: dict[str, Any]) -> None:
+    await _settle_charge(context, _read(objects.Charge, data), PaymentFacts(succeeded=True))
 
 
-async def checkout_session_completed(context: EventContext, checkout: dict[str, Any]) -> None:
+async def checkout_session_completed(context: EventContext, data: dict[str, Any]) -> None:
+    checkout = _read(objects.CheckoutSession, data)
     # Delayed payment methods complete the session unpaid; their charge event settles it.
-    if checkout.get("payment_status") != "paid":
+    if checkout.payment_status != "paid":
         return
+    if checkout.amount_total is None or checkout.currency is None:
+        raise CannotSettle("a paid checkout session without amount_total or currency")
     purchase = await _purchase(context, checkout)
-    await _record(
+    await _settle(
         context,
         purchase,
-        provider_payment_id=_id_of(checkout.get("payment_intent")) or checkout["id"],
-        amount_minor=int(checkout["amount_total"]),
-        currency=checkout["currency"],
-        details={"checkout_session_id": checkout["id"]},
-        incoming=PaymentFacts(succeeded=True),
+        provider_payment_id=checkout.payment_intent or checkout.id,
+        amount_minor=checkout.amount_total,
+        currency=checkout.currency,
+        details={"checkout_session_id": checkout.id},
+        facts=PaymentFacts(succeeded=True),
     )
 
 
-async def charge_failed(context: EventContext, charge: dict[str, Any]) -> None:
-    reason = charge.get("failure_message") or "The payment was declined."
-    payment, purchase = await _record_charge(
-        context, charge, PaymentFacts(failed=True), failure_message=reason
+async def charge_failed(context: EventContext, data: dict[str, Any]) -> None:
+    charge = _read(objects.Charge, data)
+    await _settle_charge(
+        context,
+        charge,
+        PaymentFacts(failed=True),
+        failure_reason=charge.failure_message or "The payment was declined.",
     )
-    # A failed attempt delivered after a later attempt succeeded is history, not news.
-    if payment.status == PaymentStatus.failed:
-        await outbox.enqueue(
-            context.session,
-            purchase.user.telegram_id,
-            f"Your payment for {purchase.product.name} did not go through: {reason}",
-            kind="payment_failed",
-            user_id=purchase.user.id,
-        )
 
 
-async def charge_refunded(context: EventContext, charge: dict[str, Any]) -> None:
-    refunded = int(charge.get("amount_refunded") or 0)
-    await _record_charge(
+async def charge_refunded(context: EventContext, data: dict[str, Any]) -> None:
+    charge = _read(objects.Charge, data)
+    await _settle_charge(
         context,
         charge,
         PaymentFacts(
             # Only a charge that went through can be refunded: if this event is the first we
             # hear of it, it also tells us the payment succeeded.
             succeeded=True,
-            refunded_minor=refunded,
-            fully_refunded=refunded >= int(charge["amount"]),
+            refunded_minor=charge.amount_refunded,
+            fully_refunded=charge.amount_refunded >= charge.amount,
         ),
     )
 
 
-async def dispute_created(context: EventContext, dispute: dict[str, Any]) -> None:
-    payment = await _disputed_payment(context, dispute)
-    await _update(context, payment, PaymentFacts(dispute=Dispute.open))
+async def dispute_created(context: EventContext, data: dict[str, Any]) -> None:
+    dispute = _read(objects.Dispute, data)
+    payment = await _settle_dispute(context, dispute, Dispute.open)
     await outbox.alert_admins(
         context.session,
         context.settings.admin_telegram_ids,
-        f"Stripe dispute {dispute['id']} opened on payment {payment.id} "
-        f"(user {payment.user_id}, {int(dispute['amount']) / 100:.2f} {payment.currency}, "
-        f"reason: {dispute.get('reason') or 'unknown'}).",
+        f"Stripe dispute {dispute.id} opened on payment {payment.id} "
+        f"(user {payment.user_id}, {format_amount(dispute.amount, payment.currency)}, "
+        f"reason: {dispute.reason or 'unknown'}).",
         kind="admin_alert",
     )
 
 
-async def dispute_closed(context: EventContext, dispute: dict[str, Any]) -> None:
-    payment = await _disputed_payment(context, dispute)
-    outcome = Dispute.lost if dispute.get("status") == "lost" else Dispute.won
-    await _update(context, payment, PaymentFacts(dispute=outcome))
+async def dispute_closed(context: EventContext, data: dict[str, Any]) -> None:
+    dispute = _read(objects.Dispute, data)
+    outcome = Dispute.lost if dispute.status == "lost" else Dispute.won
+    payment = await _settle_dispute(context, dispute, outcome)
     await outbox.alert_admins(
         context.session,
         context.settings.admin_telegram_ids,
-        f"Stripe dispute {dispute['id']} on payment {payment.id} closed: {outcome.value}"
+        f"Stripe dispute {dispute.id} on payment {payment.id} closed: {outcome.value}"
         + (", access revoked." if outcome is Dispute.lost else "."),
         kind="admin_alert",
     )
@@ -132,33 +136,41 @@ HANDLERS: dict[str, Handler] = {
 }
 
 
-async def _record_charge(
+def _read(model: type[ObjectT], data: dict[str, Any]) -> ObjectT:
+    try:
+        return model.model_validate(data)
+    except ValidationError as error:
+        fields = sorted({".".join(str(part) for part in item["loc"]) for item in error.errors()})
+        raise CannotSettle(
+            f"unusable {model.__name__}: bad or missing {', '.join(fields)}"
+        ) from None
+
+
+async def _settle_charge(
     context: EventContext,
-    charge: dict[str, Any],
-    incoming: PaymentFacts,
+    charge: objects.Charge,
+    facts: PaymentFacts,
     *,
-    failure_message: str | None = None,
-) -> tuple[Payment, Purchase]:
+    failure_reason: str | None = None,
+) -> None:
     """A charge belongs to the payment of its PaymentIntent, so Checkout's event and the
     charge's own event meet on one ledger row; a charge without one stands alone."""
-    purchase = await _purchase(context, charge)
-    details = {"charge_id": charge["id"]}
-    if failure_message is not None:
-        details["failure_message"] = failure_message
-    payment = await _record(
+    details = {"charge_id": charge.id}
+    if failure_reason is not None:
+        details["failure_message"] = failure_reason
+    await _settle(
         context,
-        purchase,
-        provider_payment_id=_id_of(charge.get("payment_intent")) or charge["id"],
-        amount_minor=int(charge["amount"]),
-        currency=charge["currency"],
+        await _purchase(context, charge),
+        provider_payment_id=charge.payment_intent or charge.id,
+        amount_minor=charge.amount,
+        currency=charge.currency,
         details=details,
-        incoming=incoming,
-        reason=failure_message,
+        facts=facts,
+        failure_reason=failure_reason,
     )
-    return payment, purchase
 
 
-async def _record(
+async def _settle(
     context: EventContext,
     purchase: Purchase,
     *,
@@ -166,106 +178,88 @@ async def _record(
     amount_minor: int,
     currency: str,
     details: dict[str, Any],
-    incoming: PaymentFacts,
-    reason: str | None = None,
-) -> Payment:
-    payment, _ = await billing.record_payment(
-        context.session,
-        provider=PaymentProvider.stripe,
-        provider_payment_id=provider_payment_id,
-        user_id=purchase.user.id,
-        product_id=purchase.product.id,
-        amount_minor=amount_minor,
-        currency=currency.upper(),
-        status=incoming.status,
-        now=context.now,
-        details={**details, FACTS_KEY: incoming.to_json()},
-        failure_reason=reason,
-    )
-    await _update(context, payment, incoming, details=details, reason=reason)
-    return payment
-
-
-async def _update(
-    context: EventContext,
-    payment: Payment,
-    incoming: PaymentFacts,
-    *,
-    details: dict[str, Any] | None = None,
-    reason: str | None = None,
+    facts: PaymentFacts,
+    failure_reason: str | None = None,
 ) -> None:
-    session = context.session
-    # Every change to one user's money runs under that user's lock, so two events of one
-    # payment handled at once by two instances apply one after the other, each reading the
-    # facts the other committed (a dispute finds its payment before it holds the lock).
-    await users.lock_money(session, payment.user_id)
-    await session.refresh(payment)
-    facts = PaymentFacts.from_json(payment.details.get(FACTS_KEY)).merge(incoming)
-    payment.details = {**payment.details, **(details or {}), FACTS_KEY: facts.to_json()}
-    await session.flush()
-    if facts.refunded_minor != payment.refunded_amount_minor:
-        await billing.set_refunded_amount(session, payment, facts.refunded_minor)
-    if facts.status != payment.status:
-        await billing.set_status(session, payment, facts.status, reason)
-
-    product = await catalog.get(session, payment.product_id) if payment.product_id else None
-    if product is None:
-        raise EventCannotSucceed(f"payment {payment.id} has no product to grant")
-    if facts.entitled:
-        grant = await entitlements.grant(session, product, payment, context.now)
-        if grant.created:
-            _log("entitlement granted", context, payment)
-    elif await entitlements.revoke(session, payment, facts.status.value, context.now):
-        _log("entitlement revoked", context, payment)
-    _log("stripe payment updated", context, payment)
+    result = await settlement.settle(
+        context.session,
+        context.settings,
+        PaymentReport(
+            provider=PaymentProvider.stripe,
+            provider_payment_id=provider_payment_id,
+            user_id=purchase.user.id,
+            product=purchase.product,
+            amount_minor=amount_minor,
+            currency=currency,
+            facts=facts,
+            payment_request=purchase.payment_request,
+            details=details,
+            failure_reason=failure_reason,
+        ),
+        context.now,
+    )
+    _log("stripe payment settled", context, result.payment)
 
 
-async def _purchase(context: EventContext, stripe_object: dict[str, Any]) -> Purchase:
-    metadata = stripe_object.get("metadata") or {}
+async def _settle_dispute(
+    context: EventContext, dispute: objects.Dispute, outcome: Dispute
+) -> Payment:
+    for key in (dispute.payment_intent, dispute.charge):
+        if key:
+            result = await settlement.settle_known(
+                context.session,
+                context.settings,
+                PaymentProvider.stripe,
+                key,
+                PaymentFacts(dispute=outcome),
+                context.now,
+            )
+            if result is not None:
+                _log("stripe payment settled", context, result.payment)
+                return result.payment
+    logger.warning(
+        "stripe dispute for an unknown payment",
+        extra={"event_id": context.event_id, "charge_id": dispute.charge},
+    )
+    raise PaymentNotYetKnown(f"No payment for disputed charge {dispute.charge}.")
+
+
+async def _purchase(context: EventContext, stripe_object: objects.StripeObject) -> Purchase:
+    metadata = stripe_object.metadata
     user = await _user(context, metadata)
     code = metadata.get("product")
     if not code:
-        raise EventCannotSucceed("metadata names no product")
-    product = await catalog.find_by_code(context.session, str(code))
+        raise CannotSettle("metadata names no product")
+    product = await catalog.find_by_code(context.session, code)
     if product is None:
-        raise EventCannotSucceed(f"unknown product '{code}'")
-    return Purchase(user, product)
+        raise CannotSettle(f"unknown product '{code}'")
+    attempt = metadata.get(ATTEMPT_KEY)
+    request = (
+        await PaymentRequestRepository(context.session).get_by_attempt(attempt) if attempt else None
+    )
+    return Purchase(user, product, request)
 
 
-async def _user(context: EventContext, metadata: dict[str, Any]) -> User:
+async def _user(context: EventContext, metadata: dict[str, str]) -> User:
     try:
         if metadata.get("user_id"):
-            user = await users.find(context.session, int(metadata["user_id"]))
+            user = await users.find(context.session, _bigint(metadata["user_id"]))
         elif metadata.get("telegram_id"):
-            user = await users.get_by_telegram_id(context.session, int(metadata["telegram_id"]))
+            user = await users.get_by_telegram_id(context.session, _bigint(metadata["telegram_id"]))
         else:
-            raise EventCannotSucceed("metadata names no user")
+            raise CannotSettle("metadata names no user")
     except ValueError:
-        raise EventCannotSucceed("metadata has a malformed user id") from None
+        raise CannotSettle("metadata has a malformed user id") from None
     if user is None:
-        raise EventCannotSucceed("no such user")
+        raise CannotSettle("no such user")
     return user
 
 
-async def _disputed_payment(context: EventContext, dispute: dict[str, Any]) -> Payment:
-    for key in (_id_of(dispute.get("payment_intent")), _id_of(dispute.get("charge"))):
-        if key:
-            payment = await billing.find_payment(context.session, PaymentProvider.stripe, key)
-            if payment is not None:
-                return payment
-    charge_id = _id_of(dispute.get("charge"))
-    logger.warning(
-        "stripe dispute for an unknown payment",
-        extra={"event_id": context.event_id, "charge_id": charge_id},
-    )
-    raise PaymentNotYetKnown(f"No payment for disputed charge {charge_id}.")
-
-
-def _id_of(value: object) -> str | None:
-    """Stripe sends a related object as its id, or as the object itself when expanded."""
-    if isinstance(value, dict):
-        return str(value["id"])
-    return str(value) if value else None
+def _bigint(text: str) -> int:
+    value = int(text)
+    if not 1 <= value <= 2**63 - 1:
+        raise ValueError(text)
+    return value
 
 
 def _log(message: str, context: EventContext, payment: Payment) -> None:

@@ -17,7 +17,7 @@ from typing import Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from signalhub.billing.stripe.errors import EventCannotSucceed
+from signalhub.billing.settlement import CannotSettle
 from signalhub.billing.stripe.handlers import HANDLERS, EventContext
 from signalhub.billing.stripe.repository import StripeEventRepository
 from signalhub.config import Settings
@@ -48,7 +48,7 @@ async def process_event(
     event_id: str = payload["id"]
     event_type: str = payload["type"]
     repository = StripeEventRepository(session)
-    if not await repository.insert_if_absent(_event_row(payload, signed_at, now)):
+    if not await repository.add_if_new(_event_row(payload, signed_at, now)):
         logger.info("stripe event already handled", extra={"event_id": event_id})
         return EventOutcome.duplicate
 
@@ -60,8 +60,8 @@ async def process_event(
             # A savepoint: an event that can never succeed keeps none of its partial effects,
             # but its own row stays, marked failed.
             async with session.begin_nested():
-                await handler(context, payload["data"]["object"])
-        except EventCannotSucceed as failure:
+                await handler(context, payload["data"].get("object"))
+        except CannotSettle as failure:
             outcome, error_message = EventOutcome.failed, failure.reason
             logger.warning(
                 "stripe event failed",
@@ -85,36 +85,49 @@ async def process_event(
 
 
 def _event_row(payload: dict[str, Any], signed_at: datetime | None, now: datetime) -> StripeEvent:
+    """The event's summary columns, each kept only when it fits its column: the payload is
+    stored whole anyway, and a summary must never be why a signed event cannot be stored."""
     data = payload["data"].get("object")
     obj: dict[str, Any] = data if isinstance(data, dict) else {}
     request = payload.get("request")
     amount = obj.get("amount", obj.get("amount_total"))
-    currency = obj.get("currency")
-    customer = obj.get("customer")
+    currency = _text(obj.get("currency"), 3)
     return StripeEvent(
         event_id=payload["id"],
         event_type=payload["type"],
-        livemode=bool(payload.get("livemode")),
+        livemode=payload.get("livemode") is True,
         payment_method=_payment_method(obj),
-        customer_id=customer if isinstance(customer, str) else None,
-        amount_cents=amount if isinstance(amount, int) else None,
-        currency=currency.upper() if isinstance(currency, str) else None,
+        customer_id=_text(obj.get("customer"), 255),
+        amount_minor=amount if _fits_integer_column(amount) else None,
+        currency=currency.upper() if currency else None,
         status=StripeEventStatus.pending,
         # Older API versions send the request as a bare id, without its idempotency key.
-        idempotency_key=request.get("idempotency_key") if isinstance(request, dict) else None,
+        idempotency_key=(
+            _text(request.get("idempotency_key"), 255) if isinstance(request, dict) else None
+        ),
         webhook_timestamp=signed_at,
         received_at=now,
         payload=payload,
     )
 
 
+def _text(value: object, max_length: int) -> str | None:
+    if isinstance(value, str) and 0 < len(value) <= max_length and "\x00" not in value:
+        return value
+    return None
+
+
+def _fits_integer_column(value: object) -> bool:
+    return type(value) is int and -(2**31) <= value <= 2**31 - 1
+
+
 def _payment_method(obj: dict[str, Any]) -> str | None:
     details = obj.get("payment_method_details")
-    if isinstance(details, dict) and isinstance(details.get("type"), str):
-        return str(details["type"])
+    if isinstance(details, dict):
+        return _text(details.get("type"), 64)
     types = obj.get("payment_method_types")
-    if isinstance(types, list) and types and isinstance(types[0], str):
-        return types[0]
+    if isinstance(types, list) and types:
+        return _text(types[0], 64)
     return None
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -31,7 +32,8 @@ class VerifiedEvent:
 
 
 def verify(body: bytes, signature_header: str | None, settings: Settings) -> VerifiedEvent:
-    """The event, once its signature matches one of our secrets and its timestamp is recent.
+    """The event, once its signature matches one of our secrets and its timestamp is within
+    300 s of now, either way.
     Every rejection is logged with its reason; secrets and signatures never are."""
     secrets = [secret.get_secret_value() for secret in settings.stripe_webhook_secret]
     if not secrets:
@@ -58,11 +60,18 @@ def verify(body: bytes, signature_header: str | None, settings: Settings) -> Ver
         _reject("; ".join(sorted(set(failures))))
         raise WebhookSignatureInvalid("The Stripe signature does not verify.")
 
+    # The SDK bounds only the past; a timestamp far ahead would keep a captured body
+    # replayable for as long as it is ahead.
+    timestamp = _timestamp(signature_header)
+    if timestamp - time.time() > TOLERANCE_S:
+        _reject("timestamp too far in the future")
+        raise WebhookSignatureInvalid("The Stripe signature does not verify.")
+
     payload = _parse(text)
     if _refuses_test_events(settings) and payload.get("livemode") is False:
         _reject("test-mode event in production", event_id=payload["id"])
         raise UnacceptedTestEvent("Test-mode Stripe events are not accepted here.")
-    return VerifiedEvent(payload, _signed_at(signature_header))
+    return VerifiedEvent(payload, datetime.fromtimestamp(timestamp, UTC))
 
 
 def _parse(text: str) -> dict[str, Any]:
@@ -73,8 +82,8 @@ def _parse(text: str) -> dict[str, Any]:
     if (
         not isinstance(payload, dict)
         or payload.get("object") != "event"
-        or not isinstance(payload.get("id"), str)
-        or not isinstance(payload.get("type"), str)
+        or not _is_text(payload.get("id"), 255)
+        or not _is_text(payload.get("type"), 128)
         or not isinstance(payload.get("data"), dict)
     ):
         _reject("body is not a Stripe event")
@@ -82,15 +91,18 @@ def _parse(text: str) -> dict[str, Any]:
     return payload
 
 
+def _is_text(value: object, max_length: int) -> bool:
+    return isinstance(value, str) and 0 < len(value) <= max_length and "\x00" not in value
+
+
 def _refuses_test_events(settings: Settings) -> bool:
     return settings.env is Environment.production and not settings.stripe_accept_test_events
 
 
-def _signed_at(signature_header: str) -> datetime:
+def _timestamp(signature_header: str) -> int:
     """The header's `t=`; the SDK has already checked that it is there and is a number."""
     parts = (item.partition("=") for item in signature_header.split(","))
-    timestamp = next(value for key, _, value in parts if key == "t")
-    return datetime.fromtimestamp(int(timestamp), UTC)
+    return int(next(value for key, _, value in parts if key == "t"))
 
 
 def _reject(reason: str, *, event_id: str | None = None) -> None:

@@ -11,6 +11,7 @@ from aiogram.types import Message
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from signalhub.billing.stars import service as stars
+from signalhub.config import Settings
 from signalhub.errors import NotFound
 from signalhub.kit.time import utcnow
 from signalhub.models import Role, User
@@ -20,7 +21,12 @@ from signalhub.signals import service as signals
 
 
 async def refund(
-    message: Message, command: CommandObject, user: User, session: AsyncSession, bot: Bot
+    message: Message,
+    command: CommandObject,
+    user: User,
+    session: AsyncSession,
+    bot: Bot,
+    settings: Settings,
 ) -> None:
     if user.role != Role.admin:
         await message.answer("Only admins can refund payments.")
@@ -43,6 +49,7 @@ async def refund(
         return
     await stars.record_refund(
         session,
+        settings,
         telegram_payment_charge_id=charge_id,
         payload=str(payment.details.get("invoice_payload", "")),
         total_amount=payment.amount_minor,

@@ -8,6 +8,7 @@ from aiogram.types import Message, PreCheckoutQuery
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from signalhub.billing.stars import service as stars
+from signalhub.config import Settings
 from signalhub.kit.time import utcnow
 from signalhub.models import User
 
@@ -27,11 +28,14 @@ async def pre_checkout(query: PreCheckoutQuery, session: AsyncSession) -> None:
         await query.answer(ok=False, error_message=error)
 
 
-async def successful_payment(message: Message, user: User, session: AsyncSession) -> None:
+async def successful_payment(
+    message: Message, user: User, session: AsyncSession, settings: Settings
+) -> None:
     payment = message.successful_payment
     assert payment is not None
     await stars.record_successful_payment(
         session,
+        settings,
         payer=user,
         telegram_payment_charge_id=payment.telegram_payment_charge_id,
         provider_payment_charge_id=payment.provider_payment_charge_id,
@@ -43,11 +47,14 @@ async def successful_payment(message: Message, user: User, session: AsyncSession
     )
 
 
-async def refunded_payment(message: Message, user: User, session: AsyncSession) -> None:
+async def refunded_payment(
+    message: Message, user: User, session: AsyncSession, settings: Settings
+) -> None:
     refund = message.refunded_payment
     assert refund is not None
     await stars.record_refund(
         session,
+        settings,
         telegram_payment_charge_id=refund.telegram_payment_charge_id,
         payload=refund.invoice_payload,
         total_amount=refund.total_amount,

@@ -12,14 +12,15 @@ from aiogram.types import (
     CallbackQuery,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
-    LabeledPrice,
     Message,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from signalhub.billing.stars import bot_api as stars_bot_api
 from signalhub.billing.stars import service as stars
 from signalhub.catalog import service as catalog
 from signalhub.errors import AppError
+from signalhub.kit.money import format_price
 from signalhub.models import Product, User
 
 
@@ -41,7 +42,8 @@ def _product_text(product: Product) -> str:
     features = "".join(f"\n  • {feature}" for feature in product.features)
     return (
         f"{product.name} ({product.tier}, {product.duration_days} days): "
-        f"${product.price_usd_cents / 100:.2f} or {product.price_stars} Stars{features}"
+        f"{format_price(product.price_amount_minor, product.price_currency)} or "
+        f"{product.price_stars} Stars{features}"
     )
 
 
@@ -89,43 +91,24 @@ async def buy(
     query: CallbackQuery, callback_data: BuyCallback, user: User, session: AsyncSession, bot: Bot
 ) -> None:
     try:
-        invoice = await stars.invoice_for(
-            session, callback_data.code, user, subscription=callback_data.subscription
+        invoice = await stars.open_invoice(
+            session, user, callback_data.code, subscription=callback_data.subscription
         )
     except AppError as error:
         await query.answer(error.message, show_alert=True)
         return
     await query.answer()
-    product = invoice.product
-    title = product.name[:32]
-    description = (product.description or _product_text(product))[:255]
-    prices = [LabeledPrice(label=product.name, amount=product.price_stars)]
-    if invoice.subscription:
-        link = await bot.create_invoice_link(
-            title=title,
-            description=description,
-            payload=invoice.payload,
-            provider_token="",
-            currency=stars.CURRENCY,
-            prices=prices,
-            subscription_period=stars.SUBSCRIPTION_PERIOD_S,
-        )
-        await bot.send_message(
-            user.telegram_id,
-            f"{product.name}: {product.price_stars} Stars every 30 days, cancel any time.",
-            reply_markup=InlineKeyboardMarkup(
-                inline_keyboard=[[InlineKeyboardButton(text="Subscribe ⭐", url=link)]]
-            ),
-        )
+    if not invoice.subscription:
+        await stars_bot_api.send(bot, user.telegram_id, invoice)
         return
-    await bot.send_invoice(
-        chat_id=user.telegram_id,
-        title=title,
-        description=description,
-        payload=invoice.payload,
-        provider_token="",
-        currency=stars.CURRENCY,
-        prices=prices,
+    link = await stars_bot_api.create_link(bot, invoice)
+    product = invoice.product
+    await bot.send_message(
+        user.telegram_id,
+        f"{product.name}: {product.price_stars} Stars every 30 days, cancel any time.",
+        reply_markup=InlineKeyboardMarkup(
+            inline_keyboard=[[InlineKeyboardButton(text="Subscribe ⭐", url=link)]]
+        ),
     )
 
 

@@ -1,9 +1,10 @@
-"""What we know about one Stripe payment, and the status and entitlement that follow from it.
+"""What we know about one payment, and the status and entitlement that follow from it.
 
-Stripe delivers events late, twice and out of order, so a payment's state is never "the last
-event wins": each event adds facts, facts only accumulate (a flag turns on, a refunded amount
-only grows, a closed dispute outranks an open one), and status and entitlement are computed from
-the facts. The final state therefore depends on the set of events seen, not on their order."""
+Providers deliver events late, twice and out of order (Stripe above all), so a payment's state
+is never "the last event wins": each event adds facts, facts only accumulate (a flag turns on,
+a refunded amount only grows, a closed dispute outranks an open one), and status and entitlement
+are computed from the facts. The final state therefore depends on the set of events seen, not on
+their order."""
 
 from __future__ import annotations
 
@@ -35,6 +36,8 @@ class PaymentFacts:
     refunded_minor: int = 0
     fully_refunded: bool = False
     dispute: Dispute = Dispute.none
+    # Paid, but not at the price or for the product that was sold.
+    mismatched: bool = False
 
     def merge(self, other: PaymentFacts) -> PaymentFacts:
         return PaymentFacts(
@@ -43,12 +46,15 @@ class PaymentFacts:
             refunded_minor=max(self.refunded_minor, other.refunded_minor),
             fully_refunded=self.fully_refunded or other.fully_refunded,
             dispute=max(self.dispute, other.dispute, key=lambda value: value.rank),
+            mismatched=self.mismatched or other.mismatched,
         )
 
     @property
     def status(self) -> PaymentStatus:
         if self.fully_refunded:
             return PaymentStatus.refunded
+        if self.mismatched:
+            return PaymentStatus.mismatched
         if self.dispute in (Dispute.open, Dispute.lost):
             return PaymentStatus.disputed
         if self.succeeded:
@@ -59,8 +65,13 @@ class PaymentFacts:
 
     @property
     def entitled(self) -> bool:
-        """Paid and not taken back: a full refund or a lost dispute ends it for good."""
-        return self.succeeded and not self.fully_refunded and self.dispute is not Dispute.lost
+        """Paid as sold and not taken back: a full refund or a lost dispute ends it for good."""
+        return (
+            self.succeeded
+            and not self.mismatched
+            and not self.fully_refunded
+            and self.dispute is not Dispute.lost
+        )
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -69,6 +80,7 @@ class PaymentFacts:
             "refunded_minor": self.refunded_minor,
             "fully_refunded": self.fully_refunded,
             "dispute": self.dispute.value,
+            "mismatched": self.mismatched,
         }
 
     @classmethod
@@ -81,4 +93,5 @@ class PaymentFacts:
             refunded_minor=int(data.get("refunded_minor", 0)),
             fully_refunded=bool(data.get("fully_refunded")),
             dispute=Dispute(data.get("dispute", Dispute.none)),
+            mismatched=bool(data.get("mismatched")),
         )
