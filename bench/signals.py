@@ -75,7 +75,7 @@ async def traders(database: Database, count: int, tier: Tier) -> None:
                 name=tier.value,
                 tier=tier.value,
                 duration_days=30,
-                price_usd_cents=1900,
+                price_amount_minor=1900,
                 price_stars=1500,
                 features=[],
                 created_at=now,

@@ -20,8 +20,12 @@ from signalhub.config import Settings
 from signalhub.devices import service as devices
 from signalhub.entitlements import service as entitlements
 from signalhub.kit.time import utcnow
+from signalhub.knowledge import service as knowledge
+from signalhub.knowledge.schemas import ArticleCreate
 from signalhub.models import (
     AccountLink,
+    KnowledgeArticle,
+    KnowledgeCategory,
     Payment,
     PaymentProvider,
     PaymentStatus,
@@ -172,6 +176,32 @@ def signed_init_data(
         **(extra or {}),
     }
     return init_data.sign(fields, bot_token)
+
+
+async def create_article(
+    session: AsyncSession,
+    *,
+    title: str,
+    body: str = "Some words.",
+    slug: str | None = None,
+    language: str = "en",
+    category: KnowledgeCategory = KnowledgeCategory.general,
+    keywords: str = "",
+    is_published: bool = True,
+) -> KnowledgeArticle:
+    return await knowledge.create(
+        session,
+        ArticleCreate(
+            slug=slug or f"article-{next_id()}",
+            language=language,
+            title=title,
+            category=category,
+            body=body,
+            keywords=keywords,
+            is_published=is_published,
+        ),
+        actor_user_id=None,
+    )
 
 
 def broker_snapshot(

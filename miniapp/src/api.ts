@@ -27,6 +27,16 @@ export type Payment = Schemas['PaymentOut'];
 export type Billing = Schemas['BillingOut'];
 export type Device = Schemas['DeviceOut'];
 export type DeviceRegistered = Schemas['DeviceRegistered'];
+export type KnowledgeCategory = Schemas['KnowledgeCategory'];
+export type KnowledgePage = Schemas['KnowledgePage'];
+export type SnippetPart = Schemas['SnippetPart'];
+export type Article = Schemas['ArticleOut'];
+
+export interface KnowledgeQuery {
+  query: string;
+  category: KnowledgeCategory | null;
+  lang: string;
+}
 export type AccountLink = Schemas['AccountLinkOut'];
 export type LinkRequest = Schemas['LinkRequest'];
 export type Positions = Schemas['PositionsOut'];
@@ -151,6 +161,15 @@ export function createApi(credentials: Credentials) {
 
   return {
     billing: () => authorized<Billing>('/api/v1/billing'),
+    knowledge: ({ query, category, lang }: KnowledgeQuery) => {
+      const params = new URLSearchParams({ lang });
+      if (query) params.set('query', query);
+      if (category) params.set('category', category);
+      return authorized<KnowledgePage>(`/api/v1/knowledge?${params}`);
+    },
+    // Signed in, so that the reader counts toward the article's views (once a day).
+    article: (slug: string, lang: string) =>
+      authorized<Article>(`/api/v1/knowledge/${encodeURIComponent(slug)}?${new URLSearchParams({ lang })}`),
     accounts: () => authorized<AccountLink[]>('/api/v1/accounts'),
     linkAccount: (body: LinkRequest) => authorized<AccountLink>('/api/v1/accounts/link', withJson('POST', body)),
     makePrimary: (id: number) => authorized<AccountLink>(`/api/v1/accounts/${id}/primary`, { method: 'PUT' }),

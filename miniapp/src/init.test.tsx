@@ -10,12 +10,17 @@ const INIT_DATA = new URLSearchParams({
   hash: 'abc123',
 }).toString();
 
-function launchHash(platform = 'android', theme: Record<string, string> = { bg_color: '#ffffff' }) {
+function launchHash(
+  platform = 'android',
+  theme: Record<string, string> = { bg_color: '#ffffff' },
+  extra: Record<string, string> = {},
+) {
   return new URLSearchParams({
     tgWebAppData: INIT_DATA,
     tgWebAppVersion: '8.0',
     tgWebAppPlatform: platform,
     tgWebAppThemeParams: JSON.stringify(theme),
+    ...extra,
   }).toString();
 }
 
@@ -40,7 +45,12 @@ beforeEach(() => {
 describe('in a desktop browser without launch params', () => {
   it('starts without initData and without throwing', async () => {
     const { initTelegram } = await load();
-    await expect(initTelegram()).resolves.toEqual({ initData: undefined, platform: 'base', appearance: 'light' });
+    await expect(initTelegram()).resolves.toEqual({
+      initData: undefined,
+      platform: 'base',
+      appearance: 'light',
+      startParam: undefined,
+    });
   });
 });
 
@@ -48,7 +58,18 @@ describe('in a plain browser with launch params only in the URL hash', () => {
   it('reads raw initData and theme from the hash', async () => {
     window.history.replaceState(null, '', `/miniapp/#${launchHash('ios', { bg_color: '#000000' })}`);
     const { initTelegram } = await load();
-    await expect(initTelegram()).resolves.toEqual({ initData: INIT_DATA, platform: 'ios', appearance: 'dark' });
+    await expect(initTelegram()).resolves.toEqual({
+      initData: INIT_DATA,
+      platform: 'ios',
+      appearance: 'dark',
+      startParam: undefined,
+    });
+  });
+
+  it('reads the startapp parameter of a deep link', async () => {
+    window.history.replaceState(null, '', `/miniapp/#${launchHash('android', {}, { tgWebAppStartParam: 'help_refunds' })}`);
+    const { initTelegram } = await load();
+    await expect(initTelegram()).resolves.toMatchObject({ startParam: 'help_refunds' });
   });
 
   it('still finds initData when the SDK cannot parse the launch params', async () => {

@@ -18,22 +18,29 @@ export interface TelegramEnv {
   initData: string | undefined;
   platform: 'base' | 'ios';
   appearance: 'light' | 'dark';
+  /** The `startapp` parameter of the link that opened the Mini App, e.g. `help_refunds`. */
+  startParam: string | undefined;
 }
 
 function systemAppearance(): TelegramEnv['appearance'] {
   return window.matchMedia?.('(prefers-color-scheme: dark)').matches ? 'dark' : 'light';
 }
 
-/** Reads initData straight from the hash when the SDK cannot parse the launch params. */
-function initDataFromHash(): string | undefined {
-  return new URLSearchParams(window.location.hash.slice(1)).get('tgWebAppData') ?? undefined;
+/** Reads a launch parameter straight from the hash when the SDK cannot parse the launch params. */
+function fromHash(name: string): string | undefined {
+  return new URLSearchParams(window.location.hash.slice(1)).get(name) ?? undefined;
 }
 
 export async function initTelegram(): Promise<TelegramEnv> {
   if (import.meta.env.DEV) await import('./mockEnv');
 
   if (!isTMA()) {
-    return { initData: initDataFromHash(), platform: 'base', appearance: systemAppearance() };
+    return {
+      initData: fromHash('tgWebAppData'),
+      platform: 'base',
+      appearance: systemAppearance(),
+      startParam: fromHash('tgWebAppStartParam'),
+    };
   }
 
   const inClient = hasTelegramClient();
@@ -52,10 +59,12 @@ export async function initTelegram(): Promise<TelegramEnv> {
   }
   miniAppReady.ifAvailable();
 
-  const platform = retrieveLaunchParams().tgWebAppPlatform;
+  const launchParams = retrieveLaunchParams();
+  const platform = launchParams.tgWebAppPlatform;
   return {
     initData: retrieveRawInitData(),
     platform: platform === 'ios' || platform === 'macos' ? 'ios' : 'base',
     appearance: isThemeParamsDark() ? 'dark' : 'light',
+    startParam: launchParams.tgWebAppStartParam,
   };
 }

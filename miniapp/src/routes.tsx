@@ -1,5 +1,7 @@
 import type { ReactNode } from 'react';
 import type { Api } from './api';
+import { HelpArticlePage } from './help/HelpArticlePage';
+import { HelpPage } from './help/HelpPage';
 import { BillingTab } from './pages/BillingTab';
 import { AccountsPage } from './pages/AccountsPage';
 import { ApprovalsTab } from './pages/ApprovalsTab';
@@ -43,6 +45,8 @@ export const ROUTES: readonly Route[] = [
   { kind: 'tab', id: 'billing', path: '/billing', label: 'Billing', icon: '💳', render: ({ api }) => <BillingTab api={api} /> },
   { kind: 'tab', id: 'devices', path: '/devices', label: 'Devices', icon: '📱', render: ({ api }) => <DevicesTab api={api} /> },
   { kind: 'tab', id: 'positions', path: '/positions', label: 'Positions', icon: '📈', render: ({ api }) => <PositionsTab api={api} /> },
+  { kind: 'page', path: '/help', render: ({ api }) => <HelpPage api={api} /> },
+  { kind: 'page', path: '/help/:slug', render: ({ api, params }) => <HelpArticlePage api={api} slug={params.slug} /> },
   { kind: 'page', path: '/positions/accounts', render: ({ api }) => <AccountsPage api={api} /> },
   { kind: 'page', path: '/pay', render: ({ api }) => <PaymentPage api={api} initialProduct={productParam()} /> },
   { kind: 'page', path: '/pay/:outcome', render: ({ api }) => <PaymentPage api={api} initialProduct={productParam()} /> },

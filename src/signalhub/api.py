@@ -14,6 +14,7 @@ from signalhub.bot.routes import router as telegram_router
 from signalhub.catalog.routes import router as catalog_router
 from signalhub.devices.routes import ea_router
 from signalhub.devices.routes import router as devices_router
+from signalhub.knowledge.routes import router as knowledge_router
 from signalhub.miniapp.routes import router as miniapp_router
 from signalhub.ops.routes import router as ops_router
 from signalhub.positions.routes import router as positions_router
@@ -27,6 +28,7 @@ for domain_router in (
     oauth_router,
     users_router,
     catalog_router,
+    knowledge_router,
     billing_router,
     accounts_router,
     positions_router,

@@ -8,7 +8,7 @@ import sys
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import uvicorn
 from pydantic import ValidationError
@@ -17,6 +17,9 @@ from signalhub import migrations
 from signalhub.config import Environment, Settings, describe_configuration_error, get_settings
 from signalhub.db import Database
 from signalhub.kit import logging as signalhub_logging
+
+if TYPE_CHECKING:
+    from signalhub.knowledge.service import FaqSeedReport
 
 Handler = Callable[[argparse.Namespace, Settings], int]
 
@@ -130,6 +133,7 @@ def migrate(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def seed(_args: argparse.Namespace, settings: Settings) -> int:
+    from signalhub.knowledge.service import seed_faq
     from signalhub.seed import seed as seed_demo_data
 
     async def run_seed(database: Database) -> int:
@@ -137,13 +141,34 @@ def seed(_args: argparse.Namespace, settings: Settings) -> int:
             report = await seed_demo_data(
                 session, demo_signals=settings.env is Environment.development
             )
+            faq_report = await seed_faq(session)
         print(
             f"seeded: {report.products_created} products, {report.users_created} users, "
             f"{report.payments_created} payments, {report.signals_published} signals created"
         )
+        print(_faq_summary(faq_report))
         return 0
 
     return _with_database(settings, run_seed)
+
+
+def seed_faq_command(_args: argparse.Namespace, settings: Settings) -> int:
+    from signalhub.knowledge.service import seed_faq
+
+    async def run_seed_faq(database: Database) -> int:
+        async with database.transaction() as session:
+            report = await seed_faq(session)
+        print(_faq_summary(report))
+        return 0
+
+    return _with_database(settings, run_seed_faq)
+
+
+def _faq_summary(report: FaqSeedReport) -> str:
+    return (
+        f"FAQ: {report.created} articles created, {report.updated} updated, "
+        f"{report.unchanged} unchanged"
+    )
 
 
 def demo_link(_args: argparse.Namespace, settings: Settings) -> int:
@@ -289,9 +314,12 @@ def build_parser() -> argparse.ArgumentParser:
     migrate_parser.add_argument("--downgrade", metavar="REVISION")
     migrate_parser.set_defaults(handler=migrate)
 
-    commands.add_parser("seed", help="catalog and demo users (idempotent)").set_defaults(
+    commands.add_parser("seed", help="catalog, demo users and the FAQ (idempotent)").set_defaults(
         handler=seed
     )
+    commands.add_parser(
+        "seed-faq", help="the FAQ articles in every language (idempotent, updates by slug)"
+    ).set_defaults(handler=seed_faq_command)
     commands.add_parser(
         "demo-link", help="development only: a URL opening the Mini App as the demo trader"
     ).set_defaults(handler=demo_link)

@@ -68,6 +68,7 @@ class Settings(BaseSettings):
     signin_rate_limit_per_minute: int = Field(default=60, ge=1)
     miniapp_dist: Path = Path("miniapp/dist")
     run_worker_in_process: bool | None = None
+    support_contact: str = Field(default="@signalhub_support", min_length=1, max_length=200)
     log_level: str = "INFO"
     max_body_bytes: int = 1024 * 1024
     signal_fanout_batch_size: int = Field(default=500, ge=1, le=5000)

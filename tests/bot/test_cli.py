@@ -79,7 +79,8 @@ async def test_polling_answers_start(
         signalhub, "bot", "--polling", env=environment, cwd=tmp_path
     )
     try:
-        await eventually(lambda: bool(telegram_api.of("deleteWebhook")), 20)
+        # Starting the process takes half a minute on a loaded two-core machine.
+        await eventually(lambda: bool(telegram_api.of("deleteWebhook")), 90)
         telegram_api.push_update(updates.command(424_242, "/start"))
         await eventually(lambda: bool(telegram_api.of("sendMessage")), 20)
         welcome = telegram_api.of("sendMessage")[-1]

@@ -15,26 +15,32 @@ _update_ids = itertools.count(500_000)
 _message_ids = itertools.count(7000)
 
 
-def sender(telegram_id: int, first_name: str = "Trader") -> dict[str, Any]:
-    return {
+def sender(
+    telegram_id: int, first_name: str = "Trader", language_code: str | None = "en"
+) -> dict[str, Any]:
+    user: dict[str, Any] = {
         "id": telegram_id,
         "is_bot": False,
         "first_name": first_name,
         "username": f"trader{telegram_id}",
-        "language_code": "en",
     }
+    if language_code is not None:
+        user["language_code"] = language_code
+    return user
 
 
 def _chat(telegram_id: int) -> dict[str, Any]:
     return {"id": telegram_id, "first_name": "Trader", "type": "private"}
 
 
-def _message(telegram_id: int, **fields: Any) -> dict[str, Any]:
+def _message(
+    telegram_id: int, *, language_code: str | None = "en", **fields: Any
+) -> dict[str, Any]:
     return {
         "update_id": next(_update_ids),
         "message": {
             "message_id": next(_message_ids),
-            "from": sender(telegram_id),
+            "from": sender(telegram_id, language_code=language_code),
             "chat": _chat(telegram_id),
             "date": int(time.time()),
             **fields,
@@ -42,25 +48,46 @@ def _message(telegram_id: int, **fields: Any) -> dict[str, Any]:
     }
 
 
-def command(telegram_id: int, text: str) -> dict[str, Any]:
+def command(telegram_id: int, text: str, language_code: str | None = "en") -> dict[str, Any]:
     length = len(text.split(" ", 1)[0])
     return _message(
         telegram_id,
+        language_code=language_code,
         text=text,
         entities=[{"offset": 0, "length": length, "type": "bot_command"}],
     )
 
 
-def callback(telegram_id: int, data: str) -> dict[str, Any]:
+def reply(
+    telegram_id: int, text: str, to_bot_text: str, language_code: str | None = "en"
+) -> dict[str, Any]:
+    """Plain text answering one of the bot's messages (as a ForceReply prompt makes it)."""
+    return _message(
+        telegram_id,
+        language_code=language_code,
+        text=text,
+        reply_to_message={
+            "message_id": next(_message_ids),
+            "from": {"id": BOT_ID, "is_bot": True, "first_name": "Signalhub"},
+            "chat": _chat(telegram_id),
+            "date": int(time.time()),
+            "text": to_bot_text,
+        },
+    )
+
+
+def callback(
+    telegram_id: int, data: str, language_code: str | None = "en", message_id: int | None = None
+) -> dict[str, Any]:
     return {
         "update_id": next(_update_ids),
         "callback_query": {
             "id": str(next(_message_ids)),
-            "from": sender(telegram_id),
+            "from": sender(telegram_id, language_code=language_code),
             "chat_instance": "-5417180931298131405",
             "data": data,
             "message": {
-                "message_id": next(_message_ids),
+                "message_id": message_id or next(_message_ids),
                 "from": {"id": BOT_ID, "is_bot": True, "first_name": "Signalhub"},
                 "chat": _chat(telegram_id),
                 "date": int(time.time()),

@@ -7,6 +7,11 @@ import { Page } from './Page';
 export function TabLayout({ path, children }: { path: string; children: ReactNode }) {
   return (
     <Page back={false} className="page--tabs">
+      <header className="tab-header">
+        <button type="button" className="help-button" data-testid="help-button" aria-label="Help" onClick={() => navigate('/help')}>
+          ?
+        </button>
+      </header>
       {children}
       <Tabbar className="tabbar">
         {TABS.map((tab) => (

@@ -40,6 +40,18 @@ async def current_user(
     return await user_for(session, claims)
 
 
+async def optional_user(
+    session: SessionDep,
+    settings: SettingsDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+) -> User | None:
+    """For public routes that do a little more for a signed-in caller; a token that is sent
+    must still be valid."""
+    if credentials is None:
+        return None
+    return await user_for(session, service.read_access_token(settings, credentials.credentials))
+
+
 async def admin_user(user: Annotated[User, Depends(current_user)]) -> User:
     if user.role != Role.admin:
         raise Forbidden("Admins only.", code="admin_only")
@@ -49,3 +61,4 @@ async def admin_user(user: Annotated[User, Depends(current_user)]) -> User:
 Claims = Annotated[AccessClaims, Depends(access_claims)]
 CurrentUser = Annotated[User, Depends(current_user)]
 AdminUser = Annotated[User, Depends(admin_user)]
+OptionalUser = Annotated[User | None, Depends(optional_user)]

@@ -14,7 +14,7 @@ from aiogram.client.telegram import TelegramAPIServer
 
 from signalhub.bot.middlewares.session import DatabaseSessionMiddleware
 from signalhub.bot.middlewares.user import UserMiddleware
-from signalhub.bot.routers import admin, approvals, login, payments, shop, start
+from signalhub.bot.routers import admin, approvals, help, login, payments, shop, start
 from signalhub.config import Settings
 from signalhub.db import Database
 
@@ -27,6 +27,7 @@ ROUTER_FACTORIES: tuple[Callable[[], Router], ...] = (
     payments.create_router,
     admin.create_router,
     approvals.create_router,
+    help.create_router,
 )
 
 

@@ -12,8 +12,23 @@ from sqlalchemy.engine import Connection
 
 from signalhub.db import Database
 from signalhub.models import Base
+from signalhub.models.knowledge_article import (
+    SEARCH_INDEX_TABLE,
+    SEARCH_VECTOR_COLUMN,
+    SEARCH_VECTOR_INDEX,
+)
 
 MIGRATIONS_DIR = Path(__file__).parent
+
+
+def include_name(name: str | None, type_: str, _parent_names: object) -> bool:
+    """Schema comparisons skip the full-text index objects, which the migration builds beside
+    the mapped tables (FTS5 and its shadow tables, the tsvector column and its GIN index)."""
+    if name is None:
+        return True
+    if type_ == "table":
+        return name != SEARCH_INDEX_TABLE and not name.startswith(f"{SEARCH_INDEX_TABLE}_")
+    return name not in {SEARCH_VECTOR_COLUMN, SEARCH_VECTOR_INDEX}
 
 
 def alembic_config(url: str | None = None) -> Config:
@@ -31,6 +46,8 @@ async def rebuild(database: Database) -> None:
             await connection.execute(text("DROP SCHEMA public CASCADE"))
             await connection.execute(text("CREATE SCHEMA public"))
         else:
+            # Virtual tables first: dropping one drops its shadow tables with it.
+            await connection.execute(text(f"DROP TABLE IF EXISTS {SEARCH_INDEX_TABLE}"))
             await connection.run_sync(Base.metadata.drop_all)
             await connection.execute(text("DROP TABLE IF EXISTS alembic_version"))
     await upgrade(database)

@@ -9,6 +9,7 @@ from sqlalchemy.engine import Connection
 
 from signalhub.config import get_settings
 from signalhub.db import create_engine
+from signalhub.migrations import include_name
 from signalhub.models import Base
 
 target_metadata = Base.metadata
@@ -27,6 +28,7 @@ def _configure_and_run(connection: Connection) -> None:
         target_metadata=target_metadata,
         render_as_batch=connection.dialect.name == "sqlite",
         render_item=_render_item,
+        include_name=include_name,
         compare_type=True,
     )
     with context.begin_transaction():

@@ -14,6 +14,12 @@ from signalhub.models.device import Device, DeviceNonce, DeviceStatus
 from signalhub.models.ea_delivery import DeliveryStatus, EaDelivery
 from signalhub.models.entitlement import Entitlement
 from signalhub.models.idempotency_key import IdempotencyKey, IdempotencyStatus
+from signalhub.models.knowledge_article import (
+    KnowledgeArticle,
+    KnowledgeArticleView,
+    KnowledgeCategory,
+    KnowledgeSearchMiss,
+)
 from signalhub.models.login_request import LoginRequest, LoginRequestStatus
 from signalhub.models.outbox_message import OutboxMessage, OutboxStatus, Priority
 from signalhub.models.payment import Payment, PaymentProvider, PaymentStatus
@@ -46,6 +52,10 @@ __all__ = [
     "Entitlement",
     "IdempotencyKey",
     "IdempotencyStatus",
+    "KnowledgeArticle",
+    "KnowledgeArticleView",
+    "KnowledgeCategory",
+    "KnowledgeSearchMiss",
     "LoginRequest",
     "LoginRequestStatus",
     "OrderType",

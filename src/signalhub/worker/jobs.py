@@ -16,6 +16,7 @@ from signalhub.billing import service as billing
 from signalhub.config import Settings
 from signalhub.db import Database
 from signalhub.devices import service as devices
+from signalhub.knowledge import service as knowledge
 from signalhub.signals import service as signals
 from signalhub.signals import tasks as signal_tasks
 
@@ -35,6 +36,7 @@ DEFAULT_JOBS = (
     # records it and drops the unsent requests.
     PeriodicJob("expire_signals", 5, signals.expire_due),
     PeriodicJob("purge_device_nonces", 600, devices.purge_nonces),
+    PeriodicJob("purge_old_article_views", 3600, knowledge.purge_old_views),
 )
 
 
