@@ -42,6 +42,7 @@ export type LinkRequest = Schemas['LinkRequest'];
 export type Positions = Schemas['PositionsOut'];
 export type Position = Schemas['PositionOut'];
 export type TradeMode = Schemas['TradeMode'];
+export type MarketingPreference = Schemas['MarketingPreference'];
 export type Approval = Schemas['ApprovalOut'];
 export type ApprovalPage = Schemas['ApprovalPage'];
 export type Signal = Schemas['SignalOut'];
@@ -161,6 +162,12 @@ export function createApi(credentials: Credentials) {
 
   return {
     billing: () => authorized<Billing>('/api/v1/billing'),
+    marketing: () => authorized<MarketingPreference>('/api/v1/me/marketing'),
+    setMarketing: (subscribed: boolean) =>
+      authorized<MarketingPreference>('/api/v1/me/marketing', withJson('PUT', { subscribed })),
+    /** A broadcast's Mini App button opened the app with this `startapp` parameter. */
+    reportCta: (startParam: string) =>
+      authorized<null>('/api/v1/marketing/cta', withJson('POST', { start_param: startParam })),
     knowledge: ({ query, category, lang }: KnowledgeQuery) => {
       const params = new URLSearchParams({ lang });
       if (query) params.set('query', query);

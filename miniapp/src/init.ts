@@ -18,7 +18,8 @@ export interface TelegramEnv {
   initData: string | undefined;
   platform: 'base' | 'ios';
   appearance: 'light' | 'dark';
-  /** The `startapp` parameter of the link that opened the Mini App, e.g. `help_refunds`. */
+  /** The `startapp` parameter of the link that opened the Mini App, e.g. `help_refunds` or a
+   * broadcast button's `bc12_0`. */
   startParam: string | undefined;
 }
 

@@ -10,6 +10,7 @@ import { StartupError } from './components/StartupError';
 import { pathForStartParam } from './help/deepLink';
 import { languageFromInitData, setReaderLanguage } from './help/language';
 import { initTelegram } from './init';
+import { reportBroadcastLaunch } from './marketing';
 import { navigate } from './router';
 
 const root = createRoot(document.getElementById('root')!);
@@ -20,11 +21,12 @@ initTelegram().then(
     const deepLink = pathForStartParam(env.startParam);
     if (deepLink) navigate(deepLink, { replace: true });
     const auth = new Auth(env.initData);
-    void auth.start();
+    const api = createApi(auth);
+    void auth.start().then(() => reportBroadcastLaunch(auth, api, env.startParam));
     root.render(
       <StrictMode>
         <AppRoot className="app-root" appearance={env.appearance} platform={env.platform}>
-          <App auth={auth} api={createApi(auth)} />
+          <App auth={auth} api={api} />
         </AppRoot>
       </StrictMode>,
     );

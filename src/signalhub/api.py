@@ -15,6 +15,8 @@ from signalhub.catalog.routes import router as catalog_router
 from signalhub.devices.routes import ea_router
 from signalhub.devices.routes import router as devices_router
 from signalhub.knowledge.routes import router as knowledge_router
+from signalhub.marketing.routes import redirect_router as cta_redirect_router
+from signalhub.marketing.routes import router as marketing_router
 from signalhub.miniapp.routes import router as miniapp_router
 from signalhub.ops.routes import router as ops_router
 from signalhub.positions.routes import router as positions_router
@@ -30,6 +32,8 @@ for domain_router in (
     catalog_router,
     knowledge_router,
     billing_router,
+    marketing_router,
+    cta_redirect_router,
     accounts_router,
     positions_router,
     devices_router,

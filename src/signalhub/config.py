@@ -60,6 +60,9 @@ class Settings(BaseSettings):
     telegram_api_base: str | None = None
     telegram_rate_per_second: float = Field(default=30.0, gt=0)
     telegram_chat_interval_s: float = Field(default=1.0, ge=0)
+    # Messages per second for signal-priority messages sent with `allow_paid_broadcast` (Telegram
+    # allows up to 1,000; 0.1 Stars each above the free rate). Off when unset; never marketing.
+    telegram_paid_broadcast_rate: float | None = Field(default=None, gt=0, le=1000)
     stripe_api_key: SecretStr | None = None
     stripe_webhook_secret: Annotated[list[SecretStr], NoDecode] = []
     stripe_api_base: str | None = None

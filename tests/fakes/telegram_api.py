@@ -182,7 +182,7 @@ class FakeTelegramAPI:
                 "can_read_all_group_messages": False,
                 "supports_inline_queries": False,
             }
-        if method in {"sendMessage", "editMessageText", "sendInvoice"}:
+        if method in {"sendMessage", "editMessageText", "sendInvoice", "sendPhoto"}:
             message: dict[str, Any] = {
                 "message_id": next(self._message_ids),
                 "date": now,
@@ -197,6 +197,11 @@ class FakeTelegramAPI:
                     "currency": params["currency"],
                     "total_amount": sum(price["amount"] for price in params["prices"]),
                 }
+            elif method == "sendPhoto":
+                message["photo"] = [
+                    {"file_id": "fake-photo", "file_unique_id": "fake", "width": 1, "height": 1}
+                ]
+                message["caption"] = params.get("caption", "")
             else:
                 message["text"] = params.get("text", "")
             return message

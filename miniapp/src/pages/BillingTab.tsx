@@ -3,6 +3,7 @@ import { useCallback, useEffect, useState } from 'react';
 import { errorMessage, type Api, type Billing } from '../api';
 import { EmptyState } from '../components/EmptyState';
 import { Loading } from '../components/Loading';
+import { MarketingSwitch } from '../components/MarketingSwitch';
 import { formatAmount, formatCountdown, formatDate, statusName, tierName } from '../format';
 import { useNow, useVisibleInterval } from '../hooks';
 import { navigate } from '../router';
@@ -100,6 +101,7 @@ export function BillingTab({ api }: { api: Api }) {
           ))
         )}
       </Section>
+      <MarketingSwitch api={api} />
     </List>
   );
 }

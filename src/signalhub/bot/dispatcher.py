@@ -11,10 +11,13 @@ from dataclasses import dataclass
 from aiogram import Bot, Dispatcher, Router
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
+from aiogram.fsm.storage.base import BaseStorage
+from aiogram.fsm.storage.memory import MemoryStorage
+from aiogram.fsm.storage.redis import RedisStorage
 
 from signalhub.bot.middlewares.session import DatabaseSessionMiddleware
 from signalhub.bot.middlewares.user import UserMiddleware
-from signalhub.bot.routers import admin, approvals, help, login, payments, shop, start
+from signalhub.bot.routers import admin, approvals, help, login, marketing, payments, shop, start
 from signalhub.config import Settings
 from signalhub.db import Database
 
@@ -26,6 +29,7 @@ ROUTER_FACTORIES: tuple[Callable[[], Router], ...] = (
     shop.create_router,
     payments.create_router,
     admin.create_router,
+    marketing.create_router,
     approvals.create_router,
     help.create_router,
 )
@@ -42,6 +46,7 @@ class TelegramBot:
 
     async def close(self) -> None:
         await self.bot.session.close()
+        await self.dispatcher.storage.close()
 
 
 def create_bot(settings: Settings) -> Bot:
@@ -55,8 +60,16 @@ def create_bot(settings: Settings) -> Bot:
     return Bot(settings.telegram_bot_token.get_secret_value(), session=session)
 
 
+def fsm_storage(settings: Settings) -> BaseStorage:
+    """Guided flows (/broadcast) keep their step here: in Redis when several API instances
+    share the webhook, so the next update finds it whichever instance takes it."""
+    if settings.redis_url:
+        return RedisStorage.from_url(settings.redis_url)
+    return MemoryStorage()
+
+
 def create_dispatcher(settings: Settings, database: Database) -> Dispatcher:
-    dispatcher = Dispatcher(settings=settings, database=database)
+    dispatcher = Dispatcher(storage=fsm_storage(settings), settings=settings, database=database)
     dispatcher.update.outer_middleware(DatabaseSessionMiddleware(database))
     dispatcher.update.outer_middleware(UserMiddleware(settings))
     dispatcher.include_routers(*(factory() for factory in ROUTER_FACTORIES))

@@ -19,7 +19,7 @@ from signalhub.devices.schemas import AckIn, AckOut, EaSignal
 from signalhub.devices.service import AuthenticatedDevice
 from signalhub.errors import Conflict, NotFound
 from signalhub.kit.time import utcnow
-from signalhub.models import Approval, DeliveryStatus, EaDelivery, Priority, Signal
+from signalhub.models import Approval, EaDelivery, EaDeliveryStatus, Priority, Signal
 from signalhub.outbox import service as outbox
 from signalhub.signals.schemas import price_text
 from signalhub.signals.service import user_channel
@@ -107,7 +107,7 @@ async def ack(
     reported = EaDelivery(
         approval_id=approval.id,
         device_id=device.id,
-        status=DeliveryStatus(report.status),
+        status=EaDeliveryStatus(report.status),
         acked_at=now,
         ticket=report.ticket,
         price=report.price,
@@ -159,7 +159,7 @@ def _ack_facts(delivery: EaDelivery) -> dict[str, Any]:
 def execution_notice(signal: Signal, device_name: str, delivery: EaDelivery) -> str:
     """ "EURUSD buy executed at 1.08512, ticket 123456 (Office MT5)"."""
     trade = f"{signal.symbol} {signal.side.value}"
-    if delivery.status is DeliveryStatus.executed:
+    if delivery.status is EaDeliveryStatus.executed:
         price = "" if delivery.price is None else f" at {price_text(delivery.price)}"
         ticket = "" if delivery.ticket is None else f", ticket {delivery.ticket}"
         return f"{trade} executed{price}{ticket} ({device_name})"

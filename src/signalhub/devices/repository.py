@@ -9,11 +9,11 @@ from signalhub.kit.repository import Repository
 from signalhub.models import (
     Approval,
     ApprovalStatus,
-    DeliveryStatus,
     Device,
     DeviceNonce,
     DeviceStatus,
     EaDelivery,
+    EaDeliveryStatus,
     Signal,
     SignalStatus,
     User,
@@ -133,7 +133,7 @@ class EaDeliveryRepository(Repository):
                     {
                         "approval_id": approval_id,
                         "device_id": device_id,
-                        "status": DeliveryStatus.taken,
+                        "status": EaDeliveryStatus.taken,
                         "taken_at": now,
                     }
                     for approval_id in approval_ids
@@ -167,7 +167,7 @@ class EaDeliveryRepository(Repository):
             .where(
                 EaDelivery.approval_id == delivery.approval_id,
                 EaDelivery.device_id == delivery.device_id,
-                EaDelivery.status == DeliveryStatus.taken,
+                EaDelivery.status == EaDeliveryStatus.taken,
             )
             .values(
                 status=delivery.status,

@@ -5,7 +5,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
-from signalhub.models import DeliveryStatus, DeviceStatus, OrderType, SignalSide
+from signalhub.models import DeviceStatus, EaDeliveryStatus, OrderType, SignalSide
 from signalhub.signals.schemas import Price, PriceOut
 
 
@@ -109,7 +109,7 @@ class AckIn(BaseModel):
 class AckOut(BaseModel):
     approval_id: int
     device_id: int
-    status: DeliveryStatus
+    status: EaDeliveryStatus
     ticket: int | None
     price: PriceOut | None
     volume: PriceOut | None

@@ -10,8 +10,16 @@ from signalhub.models.account_snapshot import (
 from signalhub.models.approval import Approval, ApprovalChannel, ApprovalStatus
 from signalhub.models.audit_log import AuditLog
 from signalhub.models.base import Base
+from signalhub.models.broadcast import (
+    Broadcast,
+    BroadcastClick,
+    BroadcastDelivery,
+    BroadcastStatus,
+    BroadcastTemplate,
+    DeliveryStatus,
+)
 from signalhub.models.device import Device, DeviceNonce, DeviceStatus
-from signalhub.models.ea_delivery import DeliveryStatus, EaDelivery
+from signalhub.models.ea_delivery import EaDelivery, EaDeliveryStatus
 from signalhub.models.entitlement import Entitlement
 from signalhub.models.idempotency_key import IdempotencyKey, IdempotencyStatus
 from signalhub.models.knowledge_article import (
@@ -44,11 +52,17 @@ __all__ = [
     "ApprovalStatus",
     "AuditLog",
     "Base",
+    "Broadcast",
+    "BroadcastClick",
+    "BroadcastDelivery",
+    "BroadcastStatus",
+    "BroadcastTemplate",
     "DeliveryStatus",
     "Device",
     "DeviceNonce",
     "DeviceStatus",
     "EaDelivery",
+    "EaDeliveryStatus",
     "Entitlement",
     "IdempotencyKey",
     "IdempotencyStatus",

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from signalhub.models.base import Base, BigIntId, BrokerDecimal, IdMixin, UTCDateTime, str_enum
 
 
-class DeliveryStatus(StrEnum):
+class EaDeliveryStatus(StrEnum):
     # Handed to the device by a poll, not acknowledged yet.
     taken = "taken"
     executed = "executed"
@@ -31,8 +31,8 @@ class EaDelivery(IdMixin, Base):
     device_id: Mapped[int] = mapped_column(
         BigIntId, ForeignKey("devices.id", ondelete="CASCADE"), index=True, nullable=False
     )
-    status: Mapped[DeliveryStatus] = mapped_column(
-        str_enum(DeliveryStatus), default=DeliveryStatus.taken, nullable=False
+    status: Mapped[EaDeliveryStatus] = mapped_column(
+        str_enum(EaDeliveryStatus), default=EaDeliveryStatus.taken, nullable=False
     )
     taken_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
     acked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

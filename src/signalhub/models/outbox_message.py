@@ -39,6 +39,10 @@ class OutboxMessage(IdMixin, CreatedAtMixin, Base):
     kind: Mapped[str] = mapped_column(String(32), nullable=False)
     priority: Mapped[int] = mapped_column(Integer, nullable=False)
     text: Mapped[str] = mapped_column(Text, nullable=False)
+    # "HTML" for marketing templates; plain text otherwise.
+    parse_mode: Mapped[str | None] = mapped_column(String(16))
+    # Sent as a photo with `text` as its caption.
+    photo_url: Mapped[str | None] = mapped_column(String(1024))
     buttons: Mapped[list[Any] | None] = mapped_column(JSON)
     status: Mapped[str] = mapped_column(String(16), default=OutboxStatus.pending, nullable=False)
     attempts: Mapped[int] = mapped_column(Integer, default=0, nullable=False)

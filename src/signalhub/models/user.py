@@ -22,3 +22,5 @@ class User(IdMixin, TimestampMixin, Base):
     language_code: Mapped[str | None] = mapped_column(String(16))
     role: Mapped[str] = mapped_column(String(16), default=Role.user, nullable=False)
     is_blocked: Mapped[bool] = mapped_column(Boolean, default=False, nullable=False)
+    # /stop_marketing or the Mini App switch: never targeted by a broadcast.
+    marketing_opt_out: Mapped[bool] = mapped_column(Boolean, default=False, nullable=False)

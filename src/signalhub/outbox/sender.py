@@ -6,7 +6,11 @@ Telegram may already have it, so it becomes `interrupted` and is never sent agai
 
 One active sender per bot: on PostgreSQL a session-level advisory lock, held on a dedicated
 connection, elects it and the others stand by; rows are claimed with FOR UPDATE SKIP LOCKED so
-even two senders by mistake never take the same row."""
+even two senders by mistake never take the same row.
+
+Paid broadcasts (TELEGRAM_PAID_BROADCAST_RATE): signal-priority messages go out with
+`allow_paid_broadcast`, paced by the paid rate; everything else keeps to the free rate. Every send
+counts in both limiters' windows, so neither limit is ever exceeded."""
 
 from __future__ import annotations
 
@@ -33,7 +37,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from signalhub.config import Settings
 from signalhub.db import Database
 from signalhub.kit.time import utcnow
-from signalhub.models import OutboxMessage, OutboxStatus
+from signalhub.models import OutboxMessage, OutboxStatus, Priority
 from signalhub.outbox.repository import (
     OutboxRepository,
     advisory_unlock,
@@ -105,6 +109,10 @@ class RateLimiter:
             ready = max(ready, self.recent[0] + 1.0 * (1 + SAFETY_MARGIN))
         return ready
 
+    def record(self) -> None:
+        """A send paced by another limiter still counts in this one's 1-second window."""
+        self.recent.append(self.now())
+
     async def acquire(self) -> None:
         while True:
             now = self.now()
@@ -149,11 +157,13 @@ class OutboxSender:
         self.standby_s = standby_s
         self.lock_check_s = lock_check_s
         self.limiter = RateLimiter(settings.telegram_rate_per_second)
+        paid_rate = settings.telegram_paid_broadcast_rate
+        self.paid_limiter = RateLimiter(paid_rate) if paid_rate else None
         self.chat_interval = settings.telegram_chat_interval_s * (1 + SAFETY_MARGIN)
         self.batch_size = max(1, math.ceil(settings.telegram_rate_per_second * BATCH_SECONDS))
         # Requests in flight: enough to keep the rate up when each call takes a while.
         self.in_flight_limit = asyncio.Semaphore(
-            max(1, math.ceil(settings.telegram_rate_per_second))
+            max(1, math.ceil(max(settings.telegram_rate_per_second, paid_rate or 0)))
         )
         self.chat_ready_at: dict[int, float] = {}
         self.tasks: set[asyncio.Task[None]] = set()
@@ -223,14 +233,25 @@ class OutboxSender:
             await claim
             raise
         for message in batch:
-            await self.limiter.acquire()
+            paid = self.paid_limiter is not None and message.priority == Priority.signal
+            await self._take_slot(paid)
             await self.in_flight_limit.acquire()
             self.chat_ready_at[message.chat_id] = self.limiter.now() + self.chat_interval
             self.undispatched.remove(message.id)
-            task = asyncio.create_task(self._send(message))
+            task = asyncio.create_task(self._send(message, paid))
             self.tasks.add(task)
             task.add_done_callback(self.tasks.discard)
         return len(batch)
+
+    async def _take_slot(self, paid: bool) -> None:
+        if self.paid_limiter is None:
+            await self.limiter.acquire()
+            return
+        pacing, counting = (
+            (self.paid_limiter, self.limiter) if paid else (self.limiter, self.paid_limiter)
+        )
+        await pacing.acquire()
+        counting.record()
 
     async def _claim(self) -> list[OutboxMessage]:
         now = self.limiter.now()
@@ -248,15 +269,10 @@ class OutboxSender:
         self.undispatched = [message.id for message in batch]
         return batch
 
-    async def _deliver(self, message: OutboxMessage) -> int:
+    async def _deliver(self, message: OutboxMessage, paid: bool) -> int:
         """Sends the message, or applies the edit; returns the Telegram message id."""
         if message.edit_of_id is None:
-            sent = await self.bot.send_message(
-                chat_id=message.chat_id,
-                text=message.text,
-                reply_markup=reply_markup(message.buttons),
-            )
-            return sent.message_id
+            return await self._send_new(message, paid)
         async with self.database.transaction() as session:
             original = await OutboxRepository(session).get(message.edit_of_id)
         if original is not None and original.status in (
@@ -270,13 +286,37 @@ class OutboxSender:
             text=message.text,
             chat_id=message.chat_id,
             message_id=original.telegram_message_id,
+            parse_mode=message.parse_mode,
             reply_markup=reply_markup(message.buttons),
         )
         return original.telegram_message_id
 
-    async def _send(self, message: OutboxMessage) -> None:
+    async def _send_new(self, message: OutboxMessage, paid: bool) -> int:
+        markup = reply_markup(message.buttons)
+        # None leaves the field off the request.
+        allow_paid_broadcast = True if paid else None
+        if message.photo_url is not None:
+            sent = await self.bot.send_photo(
+                chat_id=message.chat_id,
+                photo=message.photo_url,
+                caption=message.text,
+                parse_mode=message.parse_mode,
+                reply_markup=markup,
+                allow_paid_broadcast=allow_paid_broadcast,
+            )
+        else:
+            sent = await self.bot.send_message(
+                chat_id=message.chat_id,
+                text=message.text,
+                parse_mode=message.parse_mode,
+                reply_markup=markup,
+                allow_paid_broadcast=allow_paid_broadcast,
+            )
+        return sent.message_id
+
+    async def _send(self, message: OutboxMessage, paid: bool) -> None:
         try:
-            telegram_message_id = await self._deliver(message)
+            telegram_message_id = await self._deliver(message, paid)
         except OriginalNotSentYet:
             await self._write_give_back(message, EDIT_WAIT_S)
         except NothingToEdit:
@@ -284,7 +324,9 @@ class OutboxSender:
                 message, OutboxStatus.dropped, "the message to edit was never delivered"
             )
         except TelegramRetryAfter as error:
-            self.limiter.pause(error.retry_after)
+            for limiter in (self.limiter, self.paid_limiter):
+                if limiter is not None:
+                    limiter.pause(error.retry_after)
             logger.warning("telegram flood control", extra={"retry_after": error.retry_after})
             await self._write_give_back(message, error.retry_after)
         except TelegramForbiddenError as error:

@@ -56,6 +56,10 @@ class NewMessage:
     text: str
     buttons: Buttons | None
     user_id: int | None
+    # "HTML" for Telegram HTML (broadcast templates); plain text when None.
+    parse_mode: str | None = None
+    # Sent as a photo with `text` as its caption.
+    photo_url: str | None = None
 
 
 async def enqueue_many(
@@ -77,6 +81,8 @@ async def enqueue_many(
                 "priority": int(priority),
                 "text": message.text,
                 "buttons": _buttons_json(message.buttons),
+                "parse_mode": message.parse_mode,
+                "photo_url": message.photo_url,
                 "status": OutboxStatus.pending,
                 "attempts": 0,
                 "next_attempt_at": now,

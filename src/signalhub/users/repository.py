@@ -18,3 +18,8 @@ class UserRepository(Repository):
             update(User).where(User.telegram_id == telegram_id).values(is_blocked=is_blocked)
         )
         return int(getattr(result, "rowcount", 0) or 0)
+
+    async def set_marketing_opt_out(self, user_id: int, opted_out: bool) -> None:
+        await self.session.execute(
+            update(User).where(User.id == user_id).values(marketing_opt_out=opted_out)
+        )

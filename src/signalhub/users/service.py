@@ -59,3 +59,7 @@ async def get_by_telegram_id(session: AsyncSession, telegram_id: int) -> User | 
 
 async def set_blocked(session: AsyncSession, telegram_id: int, is_blocked: bool) -> None:
     await UserRepository(session).set_blocked(telegram_id, is_blocked)
+
+
+async def set_marketing_opt_out(session: AsyncSession, user_id: int, opted_out: bool) -> None:
+    await UserRepository(session).set_marketing_opt_out(user_id, opted_out)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -17,6 +18,7 @@ from signalhub.config import Settings
 from signalhub.db import Database
 from signalhub.devices import service as devices
 from signalhub.knowledge import service as knowledge
+from signalhub.marketing import tasks as marketing
 from signalhub.signals import service as signals
 from signalhub.signals import tasks as signal_tasks
 
@@ -48,3 +50,11 @@ def fan_out_signals(settings: Settings, database: Database) -> Coroutine[Any, An
 
 
 DEFAULT_LOOPS: tuple[WorkerLoop, ...] = (fan_out_signals,)
+
+
+def default_jobs(settings: Settings) -> tuple[PeriodicJob, ...]:
+    return (
+        *DEFAULT_JOBS,
+        # Every second: a scheduled broadcast starts on time and the outbox stays topped up.
+        PeriodicJob("broadcasts", 1.0, partial(marketing.run_broadcasts, settings=settings)),
+    )

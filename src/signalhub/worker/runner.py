@@ -13,7 +13,7 @@ from signalhub.config import Settings
 from signalhub.db import Database
 from signalhub.kit.time import utcnow
 from signalhub.outbox.sender import OutboxSender
-from signalhub.worker.jobs import DEFAULT_JOBS, DEFAULT_LOOPS, PeriodicJob, WorkerLoop
+from signalhub.worker.jobs import DEFAULT_LOOPS, PeriodicJob, WorkerLoop, default_jobs
 
 logger = logging.getLogger("signalhub.worker")
 
@@ -23,14 +23,14 @@ class Worker:
         self,
         settings: Settings,
         database: Database,
-        jobs: Sequence[PeriodicJob] = DEFAULT_JOBS,
+        jobs: Sequence[PeriodicJob] | None = None,
         *,
         loops: Sequence[WorkerLoop] = DEFAULT_LOOPS,
         send_outbox: bool | None = None,
     ) -> None:
         self.settings = settings
         self.database = database
-        self.jobs = jobs
+        self.jobs = default_jobs(settings) if jobs is None else jobs
         self.loops = loops
         self.send_outbox = settings.telegram_enabled if send_outbox is None else send_outbox
 
