@@ -52,6 +52,7 @@ describe('routing', () => {
       'POST /api/v1/auth/telegram': ok(tokens()),
       'GET /api/v1/billing': ok({ tier: 'vip', expires_at: null, payments: [] }),
       'GET /api/v1/app-config': ok({ bot_username: 'signalhub_bot' }),
+      'GET /api/v1/devices': ok([]),
       'GET /api/v1/accounts': ok([]),
       ...NO_APPROVALS,
     });
@@ -66,7 +67,7 @@ describe('routing', () => {
     expect(document.title).toBe('Billing · signalhub');
 
     await user.click(screen.getByTestId('tab-devices'));
-    expect(screen.getByTestId('empty-state')).toHaveTextContent('No devices yet');
+    expect(await screen.findByTestId('empty-state')).toHaveTextContent('No devices yet');
     await user.click(screen.getByTestId('tab-positions'));
     expect(await screen.findByTestId('no-account')).toHaveTextContent('Link your MT5 account');
 

@@ -707,6 +707,27 @@ export interface paths {
         patch: operations["rename_device_api_v1_devices__device_id__patch"];
         trace?: never;
     };
+    "/api/v1/ea/ack": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Ea Ack
+         * @description What the device did with a signal. The first ack wins and tells the trader in the bot;
+         *     sending the same ack again is harmless.
+         */
+        post: operations["ea_ack_api_v1_ea_ack_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/ea/me": {
         parameters: {
             query?: never;
@@ -719,6 +740,27 @@ export interface paths {
          * @description Checks a device's settings: answers who it is and the server's clock.
          */
         get: operations["ea_identity_api_v1_ea_me_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/ea/poll": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Ea Poll
+         * @description The user's approved signals this device has not taken yet, each handed out once. With
+         *     `wait`, a long poll: answers as soon as an approval arrives, or empty after `wait` s.
+         */
+        get: operations["ea_poll_api_v1_ea_poll_get"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1164,6 +1206,42 @@ export interface components {
          * @enum {string}
          */
         AccountLinkStatus: "pending" | "verified" | "unlinked";
+        /** AckIn */
+        AckIn: {
+            /** Approval Id */
+            approval_id: number;
+            /** Error */
+            error?: string | null;
+            /** Price */
+            price?: number | string | null;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "executed" | "failed" | "skipped";
+            /** Ticket */
+            ticket?: number | null;
+            /** Volume */
+            volume?: number | string | null;
+        };
+        /** AckOut */
+        AckOut: {
+            /** Acked At */
+            acked_at: string | null;
+            /** Approval Id */
+            approval_id: number;
+            /** Device Id */
+            device_id: number;
+            /** Error */
+            error: string | null;
+            /** Price */
+            price: string | null;
+            status: components["schemas"]["EaDeliveryStatus"];
+            /** Ticket */
+            ticket: number | null;
+            /** Volume */
+            volume: string | null;
+        };
         /** AdminArticleOut */
         AdminArticleOut: {
             /**
@@ -1572,6 +1650,11 @@ export interface components {
          * @enum {string}
          */
         DeviceStatus: "active" | "revoked";
+        /**
+         * EaDeliveryStatus
+         * @enum {string}
+         */
+        EaDeliveryStatus: "taken" | "executed" | "failed" | "skipped";
         /** EaIdentity */
         EaIdentity: {
             /** Device Id */
@@ -1583,6 +1666,55 @@ export interface components {
              * @description Unix seconds on the server.
              */
             server_time: number;
+        };
+        /** EaPoll */
+        EaPoll: {
+            /**
+             * Server Time
+             * @description Unix seconds on the server.
+             */
+            server_time: number;
+            /** Signals */
+            signals: components["schemas"]["EaSignal"][];
+        };
+        /**
+         * EaSignal
+         * @description An approved signal for the device to execute.
+         */
+        EaSignal: {
+            /**
+             * Approval Id
+             * @description Acknowledge with this id.
+             */
+            approval_id: number;
+            /**
+             * Entry Price
+             * @description The order price; for market orders the reference.
+             */
+            entry_price: string;
+            /**
+             * Expires At
+             * Format: date-time
+             */
+            expires_at: string;
+            /**
+             * Expires At Unix
+             * @description `expires_at` in unix seconds: skip it after this.
+             */
+            expires_at_unix: number;
+            order_type: components["schemas"]["OrderType"];
+            side: components["schemas"]["SignalSide"];
+            /** Signal Id */
+            signal_id: number;
+            /** Stop Loss */
+            stop_loss: string;
+            /** Symbol */
+            symbol: string;
+            /**
+             * Take Profits
+             * @description Nearest target first.
+             */
+            take_profits: string[];
         };
         /**
          * ErrorBody
@@ -4636,6 +4768,76 @@ export interface operations {
             };
         };
     };
+    ea_ack_api_v1_ea_ack_post: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The device's id. */
+                "x-device-id"?: string | null;
+                /** @description Unix seconds, decimal. */
+                "x-timestamp"?: string | null;
+                /** @description 8-64 characters of [A-Za-z0-9_-], fresh per request. */
+                "x-nonce"?: string | null;
+                /** @description hex HMAC_SHA256(secret, METHOD\nTARGET\nTIMESTAMP\nNONCE\nhex(SHA256(body))) */
+                "x-signature"?: string | null;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AckIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AckOut"];
+                };
+            };
+            /** @description signature_missing, signature_malformed, clock_skew (with server_time), device_unknown, device_revoked, signature_invalid, replayed */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description approval_not_found: unknown, another user's, or not approved */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description already_acked: this device acknowledged it differently before */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description payload_too_large: the EA API takes bodies up to 64 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
     ea_identity_api_v1_ea_me_get: {
         parameters: {
             query?: never;
@@ -4661,6 +4863,61 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["EaIdentity"];
+                };
+            };
+            /** @description signature_missing, signature_malformed, clock_skew (with server_time), device_unknown, device_revoked, signature_invalid, replayed */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description payload_too_large: the EA API takes bodies up to 64 KiB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    ea_poll_api_v1_ea_poll_get: {
+        parameters: {
+            query?: {
+                /** @description Seconds to wait. */
+                wait?: number;
+            };
+            header?: {
+                /** @description The device's id. */
+                "x-device-id"?: string | null;
+                /** @description Unix seconds, decimal. */
+                "x-timestamp"?: string | null;
+                /** @description 8-64 characters of [A-Za-z0-9_-], fresh per request. */
+                "x-nonce"?: string | null;
+                /** @description hex HMAC_SHA256(secret, METHOD\nTARGET\nTIMESTAMP\nNONCE\nhex(SHA256(body))) */
+                "x-signature"?: string | null;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EaPoll"];
                 };
             };
             /** @description signature_missing, signature_malformed, clock_skew (with server_time), device_unknown, device_revoked, signature_invalid, replayed */

@@ -25,6 +25,8 @@ export type QrStart = Schemas['LoginStarted'];
 export type PaymentStatus = Schemas['PaymentStatus'];
 export type Payment = Schemas['PaymentOut'];
 export type Billing = Schemas['BillingOut'];
+export type Device = Schemas['DeviceOut'];
+export type DeviceRegistered = Schemas['DeviceRegistered'];
 export type KnowledgeCategory = Schemas['KnowledgeCategory'];
 export type KnowledgePage = Schemas['KnowledgePage'];
 export type SnippetPart = Schemas['SnippetPart'];
@@ -210,6 +212,10 @@ export function createApi(credentials: Credentials) {
         body: JSON.stringify(order),
       }),
     payment: (id: number) => authorized<PaymentRequest>(`/api/v1/payments/${id}`),
+    devices: () => authorized<Device[]>('/api/v1/devices'),
+    registerDevice: (name: string) => authorized<DeviceRegistered>('/api/v1/devices', withJson('POST', { name })),
+    renameDevice: (id: number, name: string) => authorized<Device>(`/api/v1/devices/${id}`, withJson('PATCH', { name })),
+    removeDevice: (id: number) => authorized<null>(`/api/v1/devices/${id}`, { method: 'DELETE' }),
   };
 }
 

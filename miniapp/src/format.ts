@@ -37,6 +37,15 @@ export function formatCountdown(milliseconds: number): string {
   return `${days}d ${hours}h ${minutes}m ${total % 60}s`;
 }
 
+/** "just now", "2 min ago", "3 h ago", "4 d ago"; `never` for no time at all. */
+export function formatAgo(iso: string | null | undefined, now: number): string {
+  if (!iso) return 'never';
+  const seconds = Math.max(0, Math.floor((now - new Date(iso).getTime()) / 1000));
+  if (seconds < 60) return 'just now';
+  if (seconds < 3600) return `${Math.floor(seconds / 60)} min ago`;
+  if (seconds < 86400) return `${Math.floor(seconds / 3600)} h ago`;
+  return `${Math.floor(seconds / 86400)} d ago`;
+}
 const TRADE_MODE_NAMES: Record<TradeMode, string> = { demo: 'Demo', contest: 'Contest', real: 'Real' };
 
 export const tradeModeName = (mode: TradeMode | null | undefined): string | null =>

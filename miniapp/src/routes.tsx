@@ -6,7 +6,7 @@ import { HelpPage } from './help/HelpPage';
 import { BillingTab } from './pages/BillingTab';
 import { AccountsPage } from './pages/AccountsPage';
 import { ApprovalsTab } from './pages/ApprovalsTab';
-import { DevicesTab } from './pages/EmptyTabs';
+import { DevicesTab } from './pages/DevicesTab';
 import { PositionsTab } from './pages/PositionsTab';
 import { PaymentPage } from './pages/PaymentPage';
 
@@ -44,7 +44,7 @@ export type Route = TabRoute | PageRoute;
 export const ROUTES: readonly Route[] = [
   { kind: 'tab', id: 'approvals', path: '/approvals', label: 'Approvals', icon: <ApprovalsIcon />, render: ({ api }) => <ApprovalsTab api={api} /> },
   { kind: 'tab', id: 'billing', path: '/billing', label: 'Billing', icon: <BillingIcon />, render: ({ api }) => <BillingTab api={api} /> },
-  { kind: 'tab', id: 'devices', path: '/devices', label: 'Devices', icon: <DevicesIcon />, render: () => <DevicesTab /> },
+  { kind: 'tab', id: 'devices', path: '/devices', label: 'Devices', icon: <DevicesIcon />, render: ({ api }) => <DevicesTab api={api} /> },
   { kind: 'tab', id: 'positions', path: '/positions', label: 'Positions', icon: <PositionsIcon />, render: ({ api }) => <PositionsTab api={api} /> },
   { kind: 'page', path: '/help', render: ({ api }) => <HelpPage api={api} /> },
   { kind: 'page', path: '/help/:slug', render: ({ api, params }) => <HelpArticlePage api={api} slug={params.slug} /> },

@@ -66,6 +66,9 @@ def serve(args: argparse.Namespace, settings: Settings) -> int:
             # A worker answers health checks only once it has re-imported this module, which
             # takes over uvicorn's 5 s default on a loaded host: it was killed in a loop.
             timeout_worker_healthcheck=WORKER_HEALTHCHECK_TIMEOUT_S,
+            # Long polls (EA) and event streams would otherwise hold a restart for their full
+            # wait; their clients reconnect.
+            timeout_graceful_shutdown=5,
         )
     finally:
         if own_metrics_dir is not None:

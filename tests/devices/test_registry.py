@@ -16,16 +16,17 @@ from signalhub.audit.repository import AuditRepository
 from signalhub.config import Settings
 from signalhub.db import Database
 from signalhub.models import Device, Tier
-from tests.factories import create_user, grant_tier
+from tests.factories import create_subscriber, create_user
 from tests.helpers import bearer_for
 
 
 async def signed_in(
     client: httpx.AsyncClient, session: AsyncSession, telegram_id: int, tier: Tier | None
 ) -> dict[str, str]:
-    user = await create_user(session, telegram_id=telegram_id)
-    if tier is not None:
-        await grant_tier(session, user, tier)
+    if tier is None:
+        await create_user(session, telegram_id=telegram_id)
+    else:
+        await create_subscriber(session, tier, telegram_id=telegram_id)
     await session.commit()
     return await bearer_for(client, telegram_id)
 
@@ -176,8 +177,7 @@ async def test_concurrent_registrations_stop_at_the_limit(
     committing_database: Database, settings: Settings
 ) -> None:
     async with committing_database.transaction() as session:
-        user = await create_user(session, telegram_id=7701)
-        await grant_tier(session, user, Tier.vip)
+        await create_subscriber(session, Tier.vip, telegram_id=7701)
     app = create_app(settings, committing_database)
     async with LifespanManager(app):
         transport = httpx.ASGITransport(app=app)

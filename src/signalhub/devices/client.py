@@ -56,12 +56,19 @@ class DeviceClient:
     """Signs every request; follows the server's clock when it answers clock_skew."""
 
     def __init__(
-        self, url: str, device_id: int, secret: str, http: httpx.AsyncClient | None = None
+        self,
+        url: str,
+        device_id: int,
+        secret: str,
+        http: httpx.AsyncClient | None = None,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self.device_id = device_id
         self._secret = secret
         self._http = http or httpx.AsyncClient(base_url=url.rstrip("/"), timeout=POLL_WAIT_S + 10)
-        self._clock_offset_s = 0
+        self._clock = clock
+        # Seconds to add to the local clock, learnt from the server's clock_skew answers.
+        self.clock_offset_s = 0
 
     async def aclose(self) -> None:
         await self._http.aclose()
@@ -77,17 +84,17 @@ class DeviceClient:
                 method,
                 target,
                 body,
-                timestamp=int(time.time()) + self._clock_offset_s,
+                timestamp=int(self._clock()) + self.clock_offset_s,
             )
             if body:
                 headers["Content-Type"] = "application/json"
             response = await self._http.request(method, target, content=body, headers=headers)
             if response.status_code == 401 and self._error_code(response) == "clock_skew":
                 server_time = int(response.json()["error"]["server_time"])
-                self._clock_offset_s = server_time - int(time.time())
+                self.clock_offset_s = server_time - int(self._clock())
                 logger.warning(
                     "device clock off; following the server's",
-                    extra={"offset_s": self._clock_offset_s},
+                    extra={"offset_s": self.clock_offset_s},
                 )
                 continue
             break

@@ -3,10 +3,21 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import delete, exists, func, or_, select, update
 
 from signalhub.kit.repository import Repository
-from signalhub.models import Device, DeviceNonce, DeviceStatus, User
+from signalhub.models import (
+    Approval,
+    ApprovalStatus,
+    Device,
+    DeviceNonce,
+    DeviceStatus,
+    EaDelivery,
+    EaDeliveryStatus,
+    Signal,
+    SignalStatus,
+    User,
+)
 
 
 class DeviceRepository(Repository):
@@ -85,3 +96,93 @@ class DeviceNonceRepository(Repository):
     async def delete_older_than(self, before: datetime) -> int:
         result = await self.session.execute(delete(DeviceNonce).where(DeviceNonce.seen_at < before))
         return int(getattr(result, "rowcount", 0) or 0)
+
+
+class EaDeliveryRepository(Repository):
+    async def untaken(
+        self, user_id: int, device_id: int, now: datetime, limit: int
+    ) -> Sequence[tuple[Approval, Signal]]:
+        """The user's approved signals, still running, that this device has not taken."""
+        taken = exists().where(
+            EaDelivery.approval_id == Approval.id, EaDelivery.device_id == device_id
+        )
+        result = await self.session.execute(
+            select(Approval, Signal)
+            .join(Signal, Signal.id == Approval.signal_id)
+            .where(
+                Approval.user_id == user_id,
+                Approval.status == ApprovalStatus.approved,
+                Signal.status == SignalStatus.active,
+                Signal.expires_at > now,
+                ~taken,
+            )
+            .order_by(Approval.id)
+            .limit(limit)
+        )
+        return [(approval, signal) for approval, signal in result]
+
+    async def take(self, approval_ids: Sequence[int], device_id: int, now: datetime) -> set[int]:
+        """Records the hand-over; answers the approvals this call took. A concurrent poll of
+        the same device meets the unique index and takes none of them twice."""
+        if not approval_ids:
+            return set()
+        statement = (
+            self.insert_ignoring_conflicts(EaDelivery, ["approval_id", "device_id"])
+            .values(
+                [
+                    {
+                        "approval_id": approval_id,
+                        "device_id": device_id,
+                        "status": EaDeliveryStatus.taken,
+                        "taken_at": now,
+                    }
+                    for approval_id in approval_ids
+                ]
+            )
+            .returning(EaDelivery.approval_id)
+        )
+        return set((await self.session.scalars(statement)).all())
+
+    async def approved_for_user(
+        self, approval_id: int, user_id: int
+    ) -> tuple[Approval, Signal, User] | None:
+        row = (
+            await self.session.execute(
+                select(Approval, Signal, User)
+                .join(Signal, Signal.id == Approval.signal_id)
+                .join(User, User.id == Approval.user_id)
+                .where(
+                    Approval.id == approval_id,
+                    Approval.user_id == user_id,
+                    Approval.status == ApprovalStatus.approved,
+                )
+            )
+        ).first()
+        return None if row is None else (row[0], row[1], row[2])
+
+    async def record_ack(self, delivery: EaDelivery) -> bool:
+        """Compare-and-set: the first ack of this approval on this device wins."""
+        result = await self.session.execute(
+            update(EaDelivery)
+            .where(
+                EaDelivery.approval_id == delivery.approval_id,
+                EaDelivery.device_id == delivery.device_id,
+                EaDelivery.status == EaDeliveryStatus.taken,
+            )
+            .values(
+                status=delivery.status,
+                acked_at=delivery.acked_at,
+                ticket=delivery.ticket,
+                price=delivery.price,
+                volume=delivery.volume,
+                error=delivery.error,
+            )
+        )
+        return bool(getattr(result, "rowcount", 0))
+
+    async def get(self, approval_id: int, device_id: int) -> EaDelivery | None:
+        return await self.session.scalar(
+            select(EaDelivery)
+            .where(EaDelivery.approval_id == approval_id, EaDelivery.device_id == device_id)
+            .execution_options(populate_existing=True)
+        )

@@ -1,23 +1,30 @@
 from __future__ import annotations
 
-from fastapi import APIRouter, Path, Response
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query, Request, Response
 
 from signalhub.auth.dependencies import CurrentUser
-from signalhub.dependencies import SessionDep, SettingsDep
-from signalhub.devices import service
+from signalhub.dependencies import DatabaseDep, SessionDep, SettingsDep
+from signalhub.devices import bridge, service
 from signalhub.devices.dependencies import DEVICE_AUTH_RESPONSES, DeviceAuth
 from signalhub.devices.schemas import (
+    AckIn,
+    AckOut,
     DeviceCreate,
     DeviceOut,
     DeviceRegistered,
     DeviceRename,
     EaIdentity,
+    EaPoll,
 )
 from signalhub.kit.time import utcnow
 from signalhub.models import Device
 
 EA_PATH_PREFIX = "/api/v1/ea/"
 EA_MAX_BODY_BYTES = 64 * 1024
+# Below the usual 60 s proxy and client read timeouts.
+MAX_POLL_WAIT_S = 30
 
 router = APIRouter(prefix="/api/v1/devices", tags=["devices"])
 ea_router = APIRouter(prefix=EA_PATH_PREFIX.rstrip("/"), tags=["ea"])
@@ -97,3 +104,37 @@ async def revoke_device(
 async def ea_identity(device: DeviceAuth) -> EaIdentity:
     """Checks a device's settings: answers who it is and the server's clock."""
     return EaIdentity(device_id=device.id, name=device.name, server_time=int(utcnow().timestamp()))
+
+
+@ea_router.get("/poll", response_model=EaPoll, responses=DEVICE_AUTH_RESPONSES)
+async def ea_poll(
+    request: Request,
+    device: DeviceAuth,
+    database: DatabaseDep,
+    wait: Annotated[int, Query(ge=0, le=MAX_POLL_WAIT_S, description="Seconds to wait.")] = 0,
+) -> EaPoll:
+    """The user's approved signals this device has not taken yet, each handed out once. With
+    `wait`, a long poll: answers as soon as an approval arrives, or empty after `wait` s."""
+    signals = await bridge.long_poll(database, device, wait, lambda: _disconnected(request))
+    return EaPoll(signals=signals, server_time=int(utcnow().timestamp()))
+
+
+async def _disconnected(request: Request) -> None:
+    """Returns when the client hangs up (the body was already read by DeviceAuth)."""
+    while (await request.receive())["type"] != "http.disconnect":
+        continue
+
+
+@ea_router.post(
+    "/ack",
+    response_model=AckOut,
+    responses={
+        **DEVICE_AUTH_RESPONSES,
+        404: {"description": "approval_not_found: unknown, another user's, or not approved"},
+        409: {"description": "already_acked: this device acknowledged it differently before"},
+    },
+)
+async def ea_ack(body: AckIn, device: DeviceAuth, session: SessionDep) -> AckOut:
+    """What the device did with a signal. The first ack wins and tells the trader in the bot;
+    sending the same ack again is harmless."""
+    return await bridge.ack(session, device, body, utcnow())

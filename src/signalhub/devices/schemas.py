@@ -1,11 +1,18 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
-from signalhub.models import DeviceStatus
+from signalhub.models import DeviceStatus, EaDeliveryStatus, OrderType, SignalSide
+from signalhub.signals.schemas import Price, PriceOut
+
+
+def _no_nul(value: str) -> str:
+    if "\x00" in value:
+        raise ValueError("must not contain NUL characters")
+    return value
 
 
 def _printable_name(value: str) -> str:
@@ -60,3 +67,51 @@ class EaIdentity(BaseModel):
     device_id: int
     name: str
     server_time: int = Field(description="Unix seconds on the server.")
+
+
+class EaSignal(BaseModel):
+    """An approved signal for the device to execute."""
+
+    approval_id: int = Field(description="Acknowledge with this id.")
+    signal_id: int
+    symbol: str
+    side: SignalSide
+    order_type: OrderType
+    entry_price: PriceOut = Field(description="The order price; for market orders the reference.")
+    stop_loss: PriceOut
+    take_profits: list[PriceOut] = Field(description="Nearest target first.")
+    expires_at: datetime
+    expires_at_unix: int = Field(description="`expires_at` in unix seconds: skip it after this.")
+
+
+class EaPoll(BaseModel):
+    signals: list[EaSignal]
+    server_time: int = Field(description="Unix seconds on the server.")
+
+
+class AckIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    approval_id: int = Field(ge=1, le=2**63 - 1)
+    status: Literal["executed", "failed", "skipped"]
+    ticket: int | None = Field(default=None, ge=0, le=2**63 - 1)
+    price: Price | None = None
+    volume: Price | None = None
+    error: Annotated[str, Field(max_length=500), AfterValidator(_no_nul)] | None = None
+
+    @model_validator(mode="after")
+    def _consistent(self) -> AckIn:
+        if self.status == "executed" and (self.ticket is None or self.price is None):
+            raise ValueError("an executed ack needs its ticket and price")
+        return self
+
+
+class AckOut(BaseModel):
+    approval_id: int
+    device_id: int
+    status: EaDeliveryStatus
+    ticket: int | None
+    price: PriceOut | None
+    volume: PriceOut | None
+    error: str | None
+    acked_at: datetime | None

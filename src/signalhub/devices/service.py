@@ -74,12 +74,14 @@ async def register(
             created_at=now,
         )
     )
-    await _audit(session, "device.registered", device, {"name": name, "tier": tier.value})
+    await audit_device(session, "device.registered", device, {"name": name, "tier": tier.value})
     return Registration(device, secret)
 
 
-async def _audit(session: AsyncSession, action: str, device: Device, data: dict[str, Any]) -> None:
-    """The owner is the actor of every registry change."""
+async def audit_device(
+    session: AsyncSession, action: str, device: Device | AuthenticatedDevice, data: dict[str, Any]
+) -> None:
+    """The owner is the actor of everything a device or its registry does."""
     await audit.record(
         session,
         action,
@@ -118,7 +120,7 @@ async def rename(session: AsyncSession, user_id: int, device_id: int, name: str)
     if device.name != name:
         previous, device.name = device.name, name
         await session.flush()
-        await _audit(session, "device.renamed", device, {"from": previous, "to": name})
+        await audit_device(session, "device.renamed", device, {"from": previous, "to": name})
     return device
 
 
@@ -129,7 +131,7 @@ async def revoke(session: AsyncSession, user_id: int, device_id: int, now: datet
         device.status = DeviceStatus.revoked
         device.revoked_at = now
         await session.flush()
-        await _audit(session, "device.revoked", device, {"name": device.name})
+        await audit_device(session, "device.revoked", device, {"name": device.name})
     return device
 
 

@@ -19,6 +19,7 @@ from signalhub.models.broadcast import (
     DeliveryStatus,
 )
 from signalhub.models.device import Device, DeviceNonce, DeviceStatus
+from signalhub.models.ea_delivery import EaDelivery, EaDeliveryStatus
 from signalhub.models.entitlement import Entitlement
 from signalhub.models.idempotency_key import IdempotencyKey, IdempotencyStatus
 from signalhub.models.knowledge_article import (
@@ -60,6 +61,8 @@ __all__ = [
     "Device",
     "DeviceNonce",
     "DeviceStatus",
+    "EaDelivery",
+    "EaDeliveryStatus",
     "Entitlement",
     "IdempotencyKey",
     "IdempotencyStatus",

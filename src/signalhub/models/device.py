@@ -6,7 +6,14 @@ from enum import StrEnum
 from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from signalhub.models.base import Base, BigIntId, CreatedAtMixin, IdMixin, UTCDateTime
+from signalhub.models.base import (
+    Base,
+    BigIntId,
+    CreatedAtMixin,
+    IdMixin,
+    UTCDateTime,
+    str_enum,
+)
 
 
 class DeviceStatus(StrEnum):
@@ -26,7 +33,9 @@ class Device(IdMixin, CreatedAtMixin, Base):
     name: Mapped[str] = mapped_column(String(64), nullable=False)
     secret_encrypted: Mapped[str] = mapped_column(String(256), nullable=False)
     secret_hint: Mapped[str] = mapped_column(String(16), nullable=False)
-    status: Mapped[str] = mapped_column(String(16), default=DeviceStatus.active, nullable=False)
+    status: Mapped[DeviceStatus] = mapped_column(
+        str_enum(DeviceStatus), default=DeviceStatus.active, nullable=False
+    )
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     last_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     last_ip: Mapped[str | None] = mapped_column(String(64))
