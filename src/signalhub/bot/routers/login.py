@@ -62,8 +62,11 @@ async def show_request(
         request = await device_flow.pending_request(
             session, start_payload.value or "", user, utcnow()
         )
-    except (NotFound, Conflict) as refusal:
-        await message.answer(f"{refusal.message} Start again from your browser.")
+    except NotFound as missing:
+        await message.answer(f"{missing.message} Start again from your browser.")
+        return
+    except Conflict as refusal:
+        await message.answer(refusal.message)
         return
     await message.answer(_describe(request), reply_markup=_buttons(request.auth_code))
 
