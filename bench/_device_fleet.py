@@ -5,7 +5,7 @@ long-polling one server, each acknowledging what it receives.
 
 CONFIG holds the server URL and the devices (id, secret). The fleet prints `started` once every
 device has sent its first poll, and runs until its stdin closes; RESULT then receives when each
-poll was sent and when each signal arrived (unix seconds, this machine's clock)."""
+poll and ack was sent and when each signal arrived (unix seconds, this machine's clock)."""
 
 from __future__ import annotations
 
@@ -44,6 +44,7 @@ async def device_loop(
         arrived = time.time()
         for signal in signals:
             record["receipts"].append([signal["approval_id"], client.device_id, arrived])
+            record["acks"].append(time.time())
             response = await client.ack(broker.execute(signal, datetime.now(UTC)))
             if response.status_code != 200:
                 record["errors"].append(f"ack {response.status_code}")
@@ -54,7 +55,7 @@ async def run(config: dict[str, Any]) -> dict[str, Any]:
     limits = httpx.Limits(
         max_connections=len(devices) + 50, max_keepalive_connections=len(devices) + 50
     )
-    record: dict[str, Any] = {"polls": [], "receipts": [], "errors": []}
+    record: dict[str, Any] = {"polls": [], "acks": [], "receipts": [], "errors": []}
     async with httpx.AsyncClient(
         base_url=config["url"], timeout=WAIT_S + 30, limits=limits
     ) as http:

@@ -6,10 +6,11 @@ from typing import Annotated
 
 from fastapi import Depends, Header, Request
 
-from signalhub.dependencies import DatabaseDep, SettingsDep
+from signalhub.dependencies import SettingsDep
 from signalhub.devices import service
 from signalhub.devices.nonces import NonceStore
 from signalhub.devices.service import AuthenticatedDevice, SignedRequest
+from signalhub.devices.traffic import DeviceTraffic
 from signalhub.kit.time import utcnow
 
 
@@ -23,7 +24,6 @@ def request_target(request: Request) -> str:
 
 async def device_auth(
     request: Request,
-    database: DatabaseDep,
     settings: SettingsDep,
     x_device_id: Annotated[str | None, Header(description="The device's id.")] = None,
     x_timestamp: Annotated[str | None, Header(description="Unix seconds, decimal.")] = None,
@@ -38,9 +38,9 @@ async def device_auth(
         ),
     ] = None,
 ) -> AuthenticatedDevice:
-    """Authenticates in a short transaction of its own, committed before the route runs: the
-    nonce and last seen are kept even when the route fails, and a long poll holds no
-    connection while it waits."""
+    """Authenticates in a short transaction of its own (within the devices' share of the
+    connections), committed before the route runs: the nonce and last seen are kept even when
+    the route fails, and a long poll holds no connection while it waits."""
     nonces: NonceStore = request.app.state.nonce_store
     signed = SignedRequest(
         method=request.method,
@@ -52,7 +52,8 @@ async def device_auth(
         signature=x_signature,
         client_ip=request.client.host if request.client else None,
     )
-    async with database.transaction() as session:
+    traffic: DeviceTraffic = request.app.state.device_traffic
+    async with traffic.transaction() as session:
         return await service.authenticate(session, settings, nonces, signed, utcnow())
 
 
