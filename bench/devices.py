@@ -200,9 +200,10 @@ async def main() -> dict[str, Any]:
         for approval, _, arrived in record["receipts"]
         if approval in sent_at
     ]
-    idle_polls = sum(1 for sent in record["polls"] if idle_started <= sent < idle_ended)
+    # Requests the server answered (not merely sent) in each window: a backlog shows as fewer.
+    idle_polls = sum(1 for answered in record["answered"] if idle_started <= answered < idle_ended)
     busy_requests = sum(
-        1 for sent in record["polls"] + record["acks"] if busy_started <= sent < busy_ended
+        1 for answered in record["answered"] if busy_started <= answered < busy_ended
     )
     return {
         "commit": git_commit(),
@@ -229,8 +230,8 @@ async def main() -> dict[str, Any]:
             "deliveries_received": len(latencies),
             **percentiles_ms(latencies),
             "window_s": round(busy_ended - busy_started, 1),
-            # Polls and acks sent by the devices while traders approved (the approvals and the
-            # signals' fan-out are a few dozen more).
+            # Polls and acks answered while traders approved (the approvals and the signals'
+            # fan-out are a few dozen more).
             "device_requests_per_s": round(busy_requests / (busy_ended - busy_started), 1),
             **busy.per_request(busy_requests),
         },

@@ -265,12 +265,13 @@ async def test_a_long_poll_ends_when_the_device_hangs_up(
 ) -> None:
     """It stops waiting at once, and the device gets the signal at its next poll."""
     _, approval = await offered(database, session, trader)
-    authenticated = devices.AuthenticatedDevice(device.device.id, trader.id, "Office MT5")
+
+    async def as_office(_: AsyncSession) -> devices.AuthenticatedDevice:
+        return devices.AuthenticatedDevice(device.device.id, trader.id, "Office MT5")
+
     started = time.monotonic()
     traffic, handover = DeviceTraffic(database, 1), bridge.Handover(database)
-    hung_up = await bridge.long_poll(
-        traffic, handover, authenticated, 20, lambda: asyncio.sleep(0.2)
-    )
+    hung_up = await bridge.long_poll(traffic, handover, as_office, 20, lambda: asyncio.sleep(0.2))
     assert hung_up == []
     assert time.monotonic() - started < 5
     await approve(session, approval)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable, Collection
+from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -131,21 +132,26 @@ class Handover:
 async def long_poll(
     traffic: DeviceTraffic,
     handover: Handover,
-    device: AuthenticatedDevice,
+    authenticate: Callable[[AsyncSession], Awaitable[AuthenticatedDevice]],
     wait_s: float,
     disconnected: Callable[[], Awaitable[None]],
 ) -> list[EaSignal]:
-    """Answers at once when something is there, else waits up to `wait_s` for an approval on
-    the user's live-update channel and looks again (with the user's other waiting devices,
-    through `handover`). Holds no database connection while it waits, and stops as soon as the
+    """Authenticates and answers at once when something is there, in one transaction (a poll is
+    the request a fleet of devices sends most); else waits up to `wait_s` for an approval on
+    the user's live-update channel and looks again, with the user's other waiting devices,
+    through `handover`. Holds no database connection while it waits, and stops as soon as the
     device hangs up (`disconnected` returns), so nothing is marked taken that nobody receives.
     The subscription opens before the first look, so an approval committed in between still
     wakes it; the bus only wakes, the database decides."""
     deadline = time.monotonic() + wait_s
     gone = asyncio.ensure_future(disconnected())
     try:
-        async with traffic.database.bus.subscribe(user_channel(device.user_id)) as wake_ups:
+        async with AsyncExitStack() as subscribed:
             async with traffic.transaction() as session:
+                device = await authenticate(session)
+                wake_ups = await subscribed.enter_async_context(
+                    traffic.database.bus.subscribe(user_channel(device.user_id))
+                )
                 taken = await take(session, device.user_id, [device.id], utcnow())
             signals = taken.get(device.id, [])
             while not signals and not gone.done():

@@ -7,7 +7,7 @@ from fastapi import APIRouter, Path, Query, Request, Response
 from signalhub.auth.dependencies import CurrentUser
 from signalhub.dependencies import SessionDep, SettingsDep
 from signalhub.devices import bridge, service
-from signalhub.devices.dependencies import DEVICE_AUTH_RESPONSES, DeviceAuth
+from signalhub.devices.dependencies import DEVICE_AUTH_RESPONSES, DeviceAuth, SignedDevice
 from signalhub.devices.schemas import (
     AckIn,
     AckOut,
@@ -110,7 +110,7 @@ async def ea_identity(device: DeviceAuth) -> EaIdentity:
 @ea_router.get("/poll", response_model=EaPoll, responses=DEVICE_AUTH_RESPONSES)
 async def ea_poll(
     request: Request,
-    device: DeviceAuth,
+    signed: SignedDevice,
     wait: Annotated[int, Query(ge=0, le=MAX_POLL_WAIT_S, description="Seconds to wait.")] = 0,
 ) -> EaPoll:
     """The user's approved signals this device has not taken yet, each handed out once. With
@@ -118,7 +118,7 @@ async def ea_poll(
     signals = await bridge.long_poll(
         request.app.state.device_traffic,
         request.app.state.handover,
-        device,
+        signed.authenticate,
         wait,
         lambda: _disconnected(request),
     )
@@ -126,7 +126,7 @@ async def ea_poll(
 
 
 async def _disconnected(request: Request) -> None:
-    """Returns when the client hangs up (the body was already read by DeviceAuth)."""
+    """Returns when the client hangs up (the body was already read by SignedDevice)."""
     while (await request.receive())["type"] != "http.disconnect":
         continue
 

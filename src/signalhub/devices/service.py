@@ -206,7 +206,7 @@ async def authenticate(
     """Checks in order of cost, each failure a 401 with its own code: headers present and well
     formed, clock, device, signature (constant time), and only then the nonce, so a forged
     request cannot burn a real device's nonces."""
-    device_id, timestamp, nonce, signature = _well_formed(request)
+    device_id, timestamp, nonce, signature = well_formed(request)
     server_time = int(now.timestamp())
     if abs(int(timestamp) - server_time) > CLOCK_SKEW_S:
         raise Unauthorized(
@@ -250,7 +250,8 @@ async def authenticate(
     return AuthenticatedDevice(device.id, device.user_id, device.name)
 
 
-def _well_formed(request: SignedRequest) -> tuple[int, str, str, str]:
+def well_formed(request: SignedRequest) -> tuple[int, str, str, str]:
+    """The four signature headers, parsed; a 401 when one is missing or malformed."""
     headers = (
         (signing.DEVICE_ID_HEADER, request.device_id, signing.DEVICE_ID_PATTERN),
         (signing.TIMESTAMP_HEADER, request.timestamp, signing.TIMESTAMP_PATTERN),
