@@ -278,6 +278,27 @@ async def test_a_long_poll_ends_when_the_device_hangs_up(
     assert [s["approval_id"] for s in await poll(client, device)] == [approval.id]
 
 
+async def test_a_poll_whose_device_hung_up_while_queued_takes_nothing(
+    client: httpx.AsyncClient,
+    database: Database,
+    session: AsyncSession,
+    trader: User,
+    device: devices.Registration,
+) -> None:
+    _, approval = await offered(database, session, trader)
+    await approve(session, approval)
+
+    async def never(_: AsyncSession) -> devices.AuthenticatedDevice:
+        raise AssertionError("authenticated a poll nobody waits for")
+
+    async def already_gone() -> None:
+        return None
+
+    traffic, handover = DeviceTraffic(database, 1), bridge.Handover(database)
+    assert await bridge.long_poll(traffic, handover, never, 20, already_gone) == []
+    assert [s["approval_id"] for s in await poll(client, device)] == [approval.id]
+
+
 async def test_long_poll_answers_empty_after_the_wait(
     client: httpx.AsyncClient, device: devices.Registration
 ) -> None:
