@@ -26,6 +26,8 @@ from tests.helpers import eventually
 
 pytestmark = pytest.mark.postgres
 
+WORKER_START_S = 240
+
 
 async def enqueue_many(database: Database, count: int, first_chat: int, label: str) -> None:
     async with database.transaction() as session:
@@ -93,7 +95,8 @@ async def test_kill_9_mid_broadcast_sends_every_message_at_most_once(
     await enqueue_many(committing_database, 1000, 20_000, "crash-test")
 
     worker = await start_worker(database_url, telegram_api.base_url, tmp_path)
-    await eventually(lambda: len(telegram_api.delivered_texts()) >= 300)
+    # A worker starts by importing aiogram: a minute of wall time on a busy 2-core machine.
+    await eventually(lambda: len(telegram_api.delivered_texts()) >= 300, WORKER_START_S)
     os.kill(worker.pid, signal.SIGKILL)
     assert await worker.wait() == -signal.SIGKILL
     delivered_before_restart = len(telegram_api.delivered_texts())
@@ -102,7 +105,7 @@ async def test_kill_9_mid_broadcast_sends_every_message_at_most_once(
 
     restarted = await start_worker(database_url, telegram_api.base_url, tmp_path)
     try:
-        await eventually(lambda: nothing_left(committing_database), 90)
+        await eventually(lambda: nothing_left(committing_database), WORKER_START_S)
     finally:
         restarted.terminate()
         await restarted.wait()
