@@ -3,9 +3,9 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Row, Select, bindparam, func, insert, or_, select, text, update
+from sqlalchemy import Row, Select, Table, bindparam, func, insert, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from signalhub.kit.repository import Repository
@@ -38,7 +38,7 @@ class Delivered:
 
 
 _CLAIMED_COLUMNS = [getattr(OutboxMessage, field) for field in ClaimedMessage.__dataclass_fields__]
-_OUTBOX = OutboxMessage.__table__
+_OUTBOX = cast(Table, OutboxMessage.__table__)
 
 
 class OutboxRepository(Repository):
