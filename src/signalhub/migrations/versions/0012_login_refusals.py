@@ -1,7 +1,7 @@
 """login_refusals: Telegram users ruled out of a browser sign-in; a denial no longer ends it
 
 Revision ID: 0012
-Revises: 0010
+Revises: 0015
 Create Date: 2026-11-30 16:30:00
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0012"
-down_revision: str | None = "0010"
+down_revision: str | None = "0015"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
