@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -49,6 +50,15 @@ PENDING_LIMIT = 100
 
 def user_channel(user_id: int) -> str:
     return USER_CHANNEL.format(user_id=user_id)
+
+
+def grants_a_signal(update: dict[str, Any]) -> bool:
+    """Whether a live update on a user's channel gives their devices a signal to take: an
+    approval, not a new approval request or a rejection."""
+    return (
+        update.get("type") == "approval.decided"
+        and update.get("status") == ApprovalStatus.approved.value
+    )
 
 
 class SignalNotFound(NotFound):
