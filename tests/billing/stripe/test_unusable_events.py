@@ -72,7 +72,9 @@ async def test_an_event_without_its_object_is_stored_failed(
     assert (response.status_code, response.json()["outcome"]) == (200, "failed")
 
 
-@pytest.mark.parametrize(("offset_s", "status"), [(-301, 401), (-290, 200), (290, 200), (301, 401)])
+# Margins of 30 s on both sides of the bound: the signature is dated before the request reaches
+# the check, which takes over a second on a loaded CI machine.
+@pytest.mark.parametrize(("offset_s", "status"), [(-330, 401), (-270, 200), (270, 200), (330, 401)])
 async def test_signatures_are_accepted_only_within_300_s_either_way(
     client: httpx.AsyncClient, buyer: User, product: Product, offset_s: int, status: int
 ) -> None:
