@@ -79,7 +79,7 @@ async def main() -> dict[str, Any]:
                         "first_name": f"Trader {index}",
                         "language_code": "en",
                         "role": Role.user,
-                        "is_blocked": False,
+                        "bot_blocked": False,
                         "marketing_opt_out": False,
                         "created_at": utcnow(),
                         "updated_at": utcnow(),

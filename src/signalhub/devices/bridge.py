@@ -18,11 +18,11 @@ from signalhub.devices.repository import EaDeliveryRepository
 from signalhub.devices.schemas import AckIn, AckOut, EaSignal
 from signalhub.devices.service import AuthenticatedDevice
 from signalhub.errors import Conflict, NotFound
+from signalhub.kit.bus import user_channel
 from signalhub.kit.time import utcnow
 from signalhub.models import Approval, EaDelivery, EaDeliveryStatus, Priority, Signal
 from signalhub.outbox import service as outbox
 from signalhub.signals.schemas import price_text
-from signalhub.signals.service import user_channel
 
 # Signals handed out by one poll; more wait for the next one.
 POLL_BATCH = 50

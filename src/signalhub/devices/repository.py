@@ -26,8 +26,16 @@ class DeviceRepository(Repository):
         await self.session.flush()
         return device
 
-    async def get(self, device_id: int) -> Device | None:
-        return await self.session.get(Device, device_id)
+    async def get_with_owner_banned(self, device_id: int) -> tuple[Device, bool] | None:
+        """The device and whether its owner is banned, in the one read authentication makes."""
+        row = (
+            await self.session.execute(
+                select(Device, User.banned_at.is_not(None))
+                .join(User, User.id == Device.user_id)
+                .where(Device.id == device_id)
+            )
+        ).first()
+        return None if row is None else (row[0], bool(row[1]))
 
     async def get_owned(self, user_id: int, device_id: int) -> Device | None:
         return await self.session.scalar(

@@ -19,6 +19,7 @@ from signalhub.entitlements import service as entitlements
 from signalhub.errors import Forbidden, NotFound, Unauthorized
 from signalhub.kit.crypto import SecretBox, SecretBoxError, random_token
 from signalhub.models import Device, DeviceStatus, Tier
+from signalhub.users.service import AccountBanned
 
 logger = logging.getLogger(__name__)
 
@@ -177,9 +178,10 @@ async def authenticate(
             details={"server_time": server_time},
         )
     repository = DeviceRepository(session)
-    device = await repository.get(device_id)
-    if device is None:
+    found = await repository.get_with_owner_banned(device_id)
+    if found is None:
         raise Unauthorized("No device has this X-Device-Id.", code="device_unknown")
+    device, owner_banned = found
     if device.status != DeviceStatus.active:
         raise Unauthorized("This device was removed; register it again.", code="device_revoked")
     try:
@@ -200,6 +202,9 @@ async def authenticate(
             "X-Signature does not match this request; check the secret and the signing recipe.",
             code="signature_invalid",
         )
+    # Only a correctly signed request learns that the owner is banned.
+    if owner_banned:
+        raise AccountBanned()
     if not await nonces.remember(session, device.id, nonce, now, NONCE_TTL_S):
         raise Unauthorized(
             "This X-Nonce was already used; send a fresh one with every request.",
