@@ -356,3 +356,17 @@ async def test_a_token_from_before_versions_still_works(
     response = await client.get("/api/v1/me", headers={"Authorization": f"Bearer {legacy}"})
     assert response.status_code == 200
     assert response.json()["user"]["id"] == user.id
+
+
+@pytest.mark.parametrize("user_id", ["0", "-1", str(2**63), str(2**70), "abc", "1.5", "%00"])
+async def test_a_user_id_out_of_range_is_a_422_never_a_500(
+    client: httpx.AsyncClient, admin: dict[str, str], user_id: str
+) -> None:
+    for method, path in (
+        ("GET", f"/api/v1/admin/users/{user_id}"),
+        ("POST", f"/api/v1/admin/users/{user_id}/ban"),
+        ("POST", f"/api/v1/admin/users/{user_id}/unban"),
+    ):
+        response = await client.request(method, path, headers=admin)
+        assert response.status_code == 422, (path, response.text)
+        assert response.json()["error"]["code"] == "validation_error"
