@@ -7,7 +7,7 @@ import os
 import signal
 import sys
 from collections import Counter
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
 import pytest
@@ -66,46 +66,60 @@ async def bots(quick_settings: Settings) -> AsyncIterator[list[Bot]]:
         await bot.session.close()
 
 
-async def start_worker(database_url: str, api_base: str, cwd: Path) -> asyncio.subprocess.Process:
+@pytest.fixture
+async def start_worker(
+    database_url: str, telegram_api: FakeTelegramAPI, tmp_path: Path
+) -> AsyncIterator[Callable[[], Awaitable[asyncio.subprocess.Process]]]:
+    """Starts `signalhub worker` processes and kills whatever is still running at teardown, so a
+    failing assertion leaves no worker sending behind the next test."""
     environment = {
         "PATH": os.environ.get("PATH", ""),
         "SIGNALHUB_ENV": "test",
         "SIGNALHUB_DATABASE_URL": database_url,
         "SIGNALHUB_TELEGRAM_BOT_TOKEN": TEST_BOT_TOKEN,
-        "SIGNALHUB_TELEGRAM_API_BASE": api_base,
+        "SIGNALHUB_TELEGRAM_API_BASE": telegram_api.base_url,
         "SIGNALHUB_TELEGRAM_RATE_PER_SECOND": "300",
         "SIGNALHUB_TELEGRAM_CHAT_INTERVAL_S": "0",
         "SIGNALHUB_LOG_LEVEL": "WARNING",
     }
-    return await asyncio.create_subprocess_exec(
-        str(Path(sys.executable).parent / "signalhub"), "worker", env=environment, cwd=cwd
-    )
+    started: list[asyncio.subprocess.Process] = []
+
+    async def start() -> asyncio.subprocess.Process:
+        process = await asyncio.create_subprocess_exec(
+            str(Path(sys.executable).parent / "signalhub"), "worker", env=environment, cwd=tmp_path
+        )
+        started.append(process)
+        return process
+
+    yield start
+    for process in started:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
 
 
 async def test_kill_9_mid_broadcast_sends_every_message_at_most_once(
     committing_database: Database,
-    database_url: str,
     telegram_api: FakeTelegramAPI,
-    tmp_path: Path,
+    start_worker: Callable[[], Awaitable[asyncio.subprocess.Process]],
 ) -> None:
     # Each call takes a while, so the kill lands with requests in flight.
     telegram_api.latency_s = 0.02
     await enqueue_many(committing_database, 1000, 20_000, "crash-test")
 
-    worker = await start_worker(database_url, telegram_api.base_url, tmp_path)
-    await eventually(lambda: len(telegram_api.delivered_texts()) >= 300)
+    worker = await start_worker()
+    # Starting the worker takes half a minute on a loaded two-core machine.
+    await eventually(lambda: len(telegram_api.delivered_texts()) >= 300, 90)
     os.kill(worker.pid, signal.SIGKILL)
     assert await worker.wait() == -signal.SIGKILL
     delivered_before_restart = len(telegram_api.delivered_texts())
     assert delivered_before_restart < 1000
     assert any(row.status == OutboxStatus.sending for row in await all_rows(committing_database))
 
-    restarted = await start_worker(database_url, telegram_api.base_url, tmp_path)
-    try:
-        await eventually(lambda: nothing_left(committing_database), 90)
-    finally:
-        restarted.terminate()
-        await restarted.wait()
+    restarted = await start_worker()
+    await eventually(lambda: nothing_left(committing_database), 90)
+    restarted.terminate()
+    await restarted.wait()
 
     rows = await all_rows(committing_database)
     deliveries = Counter(telegram_api.delivered_texts())

@@ -1,5 +1,6 @@
 import { Button, Cell, Input, List, Placeholder, Section, Text } from '@telegram-apps/telegram-ui';
 import { useEffect, useState } from 'react';
+import { LoadError } from '../components/LoadError';
 import { ApiError, type Api, type KnowledgeCategory, type KnowledgePage, type SnippetPart } from '../api';
 import { Loading } from '../components/Loading';
 import { navigate } from '../router';
@@ -83,16 +84,7 @@ export function HelpPage({ api }: { api: Api }) {
         ))}
       </div>
       {error ? (
-        <Placeholder
-          data-testid="help-error"
-          header="Couldn't load help"
-          description={error}
-          action={
-            <Button size="m" onClick={() => setAttempt((n) => n + 1)}>
-              Retry
-            </Button>
-          }
-        />
+        <LoadError testId="help-error" header="Couldn't load help" message={error} onRetry={() => setAttempt((n) => n + 1)} />
       ) : !page ? (
         <Loading />
       ) : page.items.length === 0 ? (

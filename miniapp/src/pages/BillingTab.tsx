@@ -1,5 +1,6 @@
-import { Button, Cell, List, Placeholder, Section, Text } from '@telegram-apps/telegram-ui';
+import { Button, Cell, List, Section, Text } from '@telegram-apps/telegram-ui';
 import { useCallback, useEffect, useState } from 'react';
+import { LoadError } from '../components/LoadError';
 import { errorMessage, type Api, type Billing } from '../api';
 import { EmptyState } from '../components/EmptyState';
 import { Loading } from '../components/Loading';
@@ -59,16 +60,7 @@ export function BillingTab({ api }: { api: Api }) {
   if (!billing) {
     if (!error) return <Loading />;
     return (
-      <Placeholder
-        data-testid="billing-error"
-        header="Couldn't load billing"
-        description={error}
-        action={
-          <Button size="m" onClick={() => void load()}>
-            Retry
-          </Button>
-        }
-      />
+      <LoadError testId="billing-error" header="Couldn't load billing" message={error} onRetry={() => void load()} />
     );
   }
 

@@ -1,5 +1,6 @@
-import { Button, Cell, Input, List, Placeholder, Section, Text } from '@telegram-apps/telegram-ui';
+import { Button, Cell, Input, List, Section, Text } from '@telegram-apps/telegram-ui';
 import { useCallback, useEffect, useState, type FormEvent } from 'react';
+import { LoadError } from '../components/LoadError';
 import { ApiError, type Api, type Device, type DeviceRegistered } from '../api';
 import { EmptyState } from '../components/EmptyState';
 import { Loading } from '../components/Loading';
@@ -215,16 +216,7 @@ export function DevicesTab({ api }: { api: Api }) {
   if (!devices) {
     if (!error) return <Loading />;
     return (
-      <Placeholder
-        data-testid="devices-error"
-        header="Couldn't load your devices"
-        description={error}
-        action={
-          <Button size="m" onClick={() => void load()}>
-            Retry
-          </Button>
-        }
-      />
+      <LoadError testId="devices-error" header="Couldn't load your devices" message={error} onRetry={() => void load()} />
     );
   }
 

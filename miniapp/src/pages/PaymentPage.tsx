@@ -1,6 +1,7 @@
 import { openInvoice, openLink } from '@telegram-apps/sdk-react';
-import { Button, Cell, List, Placeholder, Section, Text } from '@telegram-apps/telegram-ui';
+import { Button, Cell, List, Section, Text } from '@telegram-apps/telegram-ui';
 import { useCallback, useEffect, useRef, useState } from 'react';
+import { LoadError } from '../components/LoadError';
 import { errorMessage, publicApi, type Api, type PaymentMethod, type PaymentRequest, type Product, type Tier } from '../api';
 import { Loading } from '../components/Loading';
 import { formatAmount, tierName } from '../format';
@@ -117,12 +118,7 @@ export function PaymentPage({ api, initialProduct }: { api: Api; initialProduct?
   if (!products) {
     if (!loadError) return <Loading />;
     return (
-      <Placeholder
-        data-testid="pay-load-error"
-        header="Couldn't load the plans"
-        description={loadError}
-        action={<Button size="m" onClick={load}>Retry</Button>}
-      />
+      <LoadError testId="pay-load-error" header="Couldn't load the plans" message={loadError} onRetry={load} />
     );
   }
 

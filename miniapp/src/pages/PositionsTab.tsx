@@ -1,5 +1,6 @@
 import { Button, Cell, List, Placeholder, Section, SegmentedControl, Text } from '@telegram-apps/telegram-ui';
 import { useCallback, useEffect, useState } from 'react';
+import { LoadError } from '../components/LoadError';
 import { errorMessage, type AccountLink, type Api, type Position, type Positions } from '../api';
 import { Loading } from '../components/Loading';
 import {
@@ -202,16 +203,7 @@ export function PositionsTab({ api }: { api: Api }) {
   if (!accounts) {
     if (!error) return <Loading />;
     return (
-      <Placeholder
-        data-testid="positions-error"
-        header="Couldn't load positions"
-        description={error}
-        action={
-          <Button size="m" onClick={() => void load()}>
-            Retry
-          </Button>
-        }
-      />
+      <LoadError testId="positions-error" header="Couldn't load positions" message={error} onRetry={() => void load()} />
     );
   }
 

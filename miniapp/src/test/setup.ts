@@ -1,6 +1,10 @@
 import '@testing-library/jest-dom/vitest';
-import { cleanup } from '@testing-library/react';
+import { cleanup, configure } from '@testing-library/react';
 import { afterAll, afterEach, vi } from 'vitest';
+
+// findBy*/waitFor give up after 1 s by default, which a busy two-core CI machine exceeds while
+// rendering a screen: a false failure, not a slow app (speed is measured in bench/).
+configure({ asyncUtilTimeout: 5000 });
 
 afterEach(() => {
   cleanup();
