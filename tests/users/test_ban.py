@@ -9,7 +9,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 import httpx
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from signalhub.auth import device_flow
@@ -370,3 +370,22 @@ async def test_a_user_id_out_of_range_is_a_422_never_a_500(
         response = await client.request(method, path, headers=admin)
         assert response.status_code == 422, (path, response.text)
         assert response.json()["error"]["code"] == "validation_error"
+
+
+async def test_the_ban_check_costs_no_query(client: httpx.AsyncClient, database: Database) -> None:
+    """A signed-in request reads the user row once, as before the ban existed; the version and
+    ban are compared on it."""
+    tokens = await signed_in(client)
+    statements: list[str] = []
+
+    def record(*args: Any) -> None:
+        statements.append(str(args[2]))
+
+    engine = database.engine.sync_engine
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        assert (await client.get("/api/v1/me", headers=bearer(tokens))).status_code == 200
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    reads_of_users = [sql for sql in statements if "FROM users" in sql]
+    assert len(reads_of_users) == 1, statements
