@@ -5,7 +5,8 @@ long-polling one server, each acknowledging what it receives.
 
 CONFIG holds the server URL and the devices (id, secret). The fleet prints `started` once every
 device has sent its first poll, and runs until its stdin closes; RESULT then receives when each
-poll was sent and when each signal arrived (unix seconds, this machine's clock)."""
+poll was sent, when each poll and ack was answered, and when each signal arrived (unix seconds,
+this machine's clock)."""
 
 from __future__ import annotations
 
@@ -42,9 +43,16 @@ async def device_loop(
             await asyncio.sleep(1)
             continue
         arrived = time.time()
+        record["answered"].append(arrived)
         for signal in signals:
             record["receipts"].append([signal["approval_id"], client.device_id, arrived])
-            response = await client.ack(broker.execute(signal, datetime.now(UTC)))
+            try:
+                response = await client.ack(broker.execute(signal, datetime.now(UTC)))
+            except httpx.HTTPError as error:
+                # A device whose ack timed out polls on, as a terminal would.
+                record["errors"].append(f"ack: {type(error).__name__}: {error}"[:200])
+                continue
+            record["answered"].append(time.time())
             if response.status_code != 200:
                 record["errors"].append(f"ack {response.status_code}")
 
@@ -54,7 +62,7 @@ async def run(config: dict[str, Any]) -> dict[str, Any]:
     limits = httpx.Limits(
         max_connections=len(devices) + 50, max_keepalive_connections=len(devices) + 50
     )
-    record: dict[str, Any] = {"polls": [], "receipts": [], "errors": []}
+    record: dict[str, Any] = {"polls": [], "answered": [], "receipts": [], "errors": []}
     async with httpx.AsyncClient(
         base_url=config["url"], timeout=WAIT_S + 30, limits=limits
     ) as http:

@@ -196,8 +196,13 @@ async def signalhub_serve(
                 await asyncio.wait_for(process.wait(), timeout=30)
 
 
+# Importing the app (aiogram's types above all) takes over a minute on the shared machine when
+# other agents keep its cores busy.
+START_UP_S = 300
+
+
 async def _wait_until_up(base_url: str, process: asyncio.subprocess.Process) -> None:
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + START_UP_S
     async with httpx.AsyncClient() as client:
         while time.monotonic() < deadline:
             if process.returncode is not None:
@@ -208,7 +213,7 @@ async def _wait_until_up(base_url: str, process: asyncio.subprocess.Process) -> 
             except httpx.TransportError:
                 pass
             await asyncio.sleep(0.2)
-    raise RuntimeError("signalhub serve did not start within 60 s")
+    raise RuntimeError(f"signalhub serve did not start within {START_UP_S} s")
 
 
 async def wrk(

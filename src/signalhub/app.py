@@ -19,8 +19,10 @@ from signalhub.bot.dispatcher import create_telegram_bot
 from signalhub.bot.identity import BotIdentity
 from signalhub.config import Settings, get_settings
 from signalhub.db import Database
+from signalhub.devices.bridge import Handover
 from signalhub.devices.nonces import build_nonce_store
 from signalhub.devices.routes import EA_MAX_BODY_BYTES, EA_PATH_PREFIX
+from signalhub.devices.traffic import DeviceTraffic, device_connections
 from signalhub.errors import AppError
 from signalhub.kit.logging import masker
 from signalhub.kit.ratelimit import build_rate_limiter
@@ -58,6 +60,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
             stack.push_async_callback(app.state.rate_limiter.close)
             stack.push_async_callback(app.state.positions_reader.close)
             stack.push_async_callback(app.state.nonce_store.close)
+            stack.push_async_callback(app.state.handover.close)
             if owns_database:
                 stack.push_async_callback(database.dispose)
             yield
@@ -73,6 +76,8 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.state.rate_limiter = build_rate_limiter(settings.redis_url)
     app.state.positions_reader = build_positions_reader(settings, database)
     app.state.nonce_store = build_nonce_store(settings.redis_url)
+    app.state.handover = Handover(database)
+    app.state.device_traffic = DeviceTraffic(database, device_connections(settings))
     app.state.telegram = None
     app.state.bot_identity = BotIdentity(settings.telegram_bot_username, None)
     app.state.stripe = None

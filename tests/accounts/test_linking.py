@@ -159,13 +159,15 @@ async def test_unlink_passes_primary_on_and_stops_signals_to_that_device(
         session, user, device_id=laptop, now=now - timedelta(hours=1)
     )
     await session.commit()
-    assert await accounts.device_takes_signals(session, office)
+    assert await accounts.devices_taking_signals(session, [office]) == {office}
 
     removed = await client.delete(f"/api/v1/accounts/{first.id}", headers=headers)
     assert removed.status_code == 204
-    assert not await accounts.device_takes_signals(session, office)
-    assert await accounts.device_takes_signals(session, laptop)
-    assert await accounts.device_takes_signals(session, spare)  # never reported an account
+    # The spare never reported an account.
+    assert await accounts.devices_taking_signals(session, [office, laptop, spare]) == {
+        laptop,
+        spare,
+    }
 
     listed = (await client.get("/api/v1/accounts", headers=headers)).json()
     assert [(a["id"], a["is_primary"]) for a in listed] == [(second.id, True)]
@@ -176,7 +178,7 @@ async def test_unlink_passes_primary_on_and_stops_signals_to_that_device(
     await accounts.record_snapshot(
         session, user.id, office, broker_snapshot(first.mt5_login, first.server), utcnow()
     )
-    assert not await accounts.device_takes_signals(session, office)
+    assert await accounts.devices_taking_signals(session, [office]) == set()
     assert len((await client.get("/api/v1/accounts", headers=headers)).json()) == 1
 
 

@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 import pytest
 from asgi_lifespan import LifespanManager
-from sqlalchemy import select
+from sqlalchemy import event, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from signalhub.accounts import service as accounts
@@ -25,6 +25,7 @@ from signalhub.db import Database
 from signalhub.devices import bridge
 from signalhub.devices import service as devices
 from signalhub.devices.signing import signed_headers
+from signalhub.devices.traffic import DeviceTraffic
 from signalhub.kit.bus import take_pending
 from signalhub.kit.time import utcnow
 from signalhub.models import Approval, ApprovalChannel, OutboxMessage, Signal, Tier, User
@@ -58,6 +59,18 @@ async def poll(
     assert response.status_code == 200, response.text
     taken: list[dict[str, Any]] = response.json()["signals"]
     return taken
+
+
+async def poll_waiting(database: Database, user: User, polls: int = 1) -> None:
+    """Until `polls` long polls of the user wait on the bus (authenticated and past their
+    first look, so the test's own session may write on the shared connection)."""
+    channel = signals.user_channel(user.id)
+    for _ in range(1000):
+        if database.bus.subscriber_count(channel) >= polls:
+            await asyncio.sleep(0.2)
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError("the long poll never started waiting")
 
 
 async def approve(session: AsyncSession, approval: Approval) -> None:
@@ -188,7 +201,7 @@ async def test_long_poll_wakes_when_the_user_approves(
     _, approval = await offered(database, session, trader)
     started = time.monotonic()
     waiting = asyncio.create_task(poll(client, device, wait=20))
-    await asyncio.sleep(0.5)
+    await poll_waiting(database, trader)
     assert not waiting.done()
     await approve(session, approval)
     # The test's sessions share one connection, so the decision commits on the test session
@@ -201,6 +214,48 @@ async def test_long_poll_wakes_when_the_user_approves(
     assert time.monotonic() - started < 10
 
 
+async def test_one_approval_hands_over_to_all_waiting_devices_at_once(
+    client: httpx.AsyncClient,
+    database: Database,
+    session: AsyncSession,
+    settings: Settings,
+    trader: User,
+    device: devices.Registration,
+) -> None:
+    """A new approval request wakes no device; the approval wakes all of them, and they take
+    it in one statement together, each once."""
+    fleet = [device] + [
+        await create_device(session, settings, trader, name=f"MT5 {n}") for n in (2, 3)
+    ]
+    await session.commit()
+    waiting = []
+    for number, registration in enumerate(fleet, start=1):
+        waiting.append(asyncio.create_task(poll(client, registration, wait=20)))
+        await poll_waiting(database, trader, polls=number)
+
+    statements: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        statements.append(statement)
+
+    event.listen(database.engine.sync_engine, "before_cursor_execute", record)
+    try:
+        _, approval = await offered(database, session, trader)
+        await asyncio.sleep(0.3)
+        assert not any(task.done() for task in waiting)
+        assert not [s for s in statements if "ea_deliveries" in s]
+
+        await approve(session, approval)
+        for message in take_pending(session):
+            await database.bus.publish(message.channel, message.data)
+        taken = await asyncio.wait_for(asyncio.gather(*waiting), 10)
+    finally:
+        event.remove(database.engine.sync_engine, "before_cursor_execute", record)
+    assert [[s["approval_id"] for s in signals] for signals in taken] == [[approval.id]] * 3
+    assert len([s for s in statements if s.startswith("INSERT INTO ea_deliveries")]) == 1
+    assert [await poll(client, registration) for registration in fleet] == [[]] * 3
+
+
 async def test_a_long_poll_ends_when_the_device_hangs_up(
     client: httpx.AsyncClient,
     database: Database,
@@ -210,11 +265,37 @@ async def test_a_long_poll_ends_when_the_device_hangs_up(
 ) -> None:
     """It stops waiting at once, and the device gets the signal at its next poll."""
     _, approval = await offered(database, session, trader)
-    authenticated = devices.AuthenticatedDevice(device.device.id, trader.id, "Office MT5")
+
+    async def as_office(_: AsyncSession) -> devices.AuthenticatedDevice:
+        return devices.AuthenticatedDevice(device.device.id, trader.id, "Office MT5")
+
     started = time.monotonic()
-    assert await bridge.long_poll(database, authenticated, 20, lambda: asyncio.sleep(0.2)) == []
+    traffic, handover = DeviceTraffic(database, 1), bridge.Handover(database)
+    hung_up = await bridge.long_poll(traffic, handover, as_office, 20, lambda: asyncio.sleep(0.2))
+    assert hung_up == []
     assert time.monotonic() - started < 5
     await approve(session, approval)
+    assert [s["approval_id"] for s in await poll(client, device)] == [approval.id]
+
+
+async def test_a_poll_whose_device_hung_up_while_queued_takes_nothing(
+    client: httpx.AsyncClient,
+    database: Database,
+    session: AsyncSession,
+    trader: User,
+    device: devices.Registration,
+) -> None:
+    _, approval = await offered(database, session, trader)
+    await approve(session, approval)
+
+    async def never(_: AsyncSession) -> devices.AuthenticatedDevice:
+        raise AssertionError("authenticated a poll nobody waits for")
+
+    async def already_gone() -> None:
+        return None
+
+    traffic, handover = DeviceTraffic(database, 1), bridge.Handover(database)
+    assert await bridge.long_poll(traffic, handover, never, 20, already_gone) == []
     assert [s["approval_id"] for s in await poll(client, device)] == [approval.id]
 
 

@@ -19,9 +19,9 @@ from signalhub.db import Database
 from signalhub.devices import service as devices
 from signalhub.devices.nonces import DatabaseNonceStore, RedisNonceStore, build_nonce_store
 from signalhub.devices.signing import signed_headers
-from signalhub.kit.crypto import SecretBox
+from signalhub.kit.crypto import SecretBox, SecretBoxError
 from signalhub.kit.time import utcnow
-from signalhub.models import Device
+from signalhub.models import Device, DeviceStatus
 from tests.factories import create_device, create_subscriber
 
 ME = "/api/v1/ea/me"
@@ -191,6 +191,39 @@ async def test_revoked_at_once_and_unknown(
     assert error_code(await client.get(ME, headers=headers_for(device))) == "device_revoked"
     unknown = signed_headers(2**62, device.secret, "GET", ME)
     assert error_code(await client.get(ME, headers=unknown)) == "device_unknown"
+
+
+async def test_revoked_by_another_instance_is_refused_at_once(
+    client: httpx.AsyncClient, session: AsyncSession, device: devices.Registration
+) -> None:
+    """The decrypted secret is kept in memory, the device's status never: a revocation that
+    another API instance wrote (so this process never dropped the secret) still refuses the
+    next request."""
+    assert (await client.get(ME, headers=headers_for(device))).status_code == 200
+    row = await session.get(Device, device.device.id)
+    assert row is not None
+    row.status = DeviceStatus.revoked
+    await session.commit()
+    assert error_code(await client.get(ME, headers=headers_for(device))) == "device_revoked"
+
+
+def test_opened_secrets_are_bounded_and_follow_the_ciphertext() -> None:
+    box = SecretBox(Fernet.generate_key().decode())
+    other_box = SecretBox(Fernet.generate_key().decode())
+    opened = devices.OpenedSecrets(max_entries=2)
+    first, second = box.seal("first secret"), box.seal("second secret")
+    assert opened.open(box, 1, first) == "first secret"
+    assert opened.open(box, 1, first) == "first secret"
+    # Registered again: a new ciphertext is opened, never answered from memory.
+    assert opened.open(box, 1, second) == "second secret"
+    # Another key cannot read it, even though this device's secret is in memory.
+    with pytest.raises(SecretBoxError):
+        opened.open(other_box, 1, second)
+    opened.open(box, 2, first)
+    opened.open(box, 3, first)
+    assert len(opened) == 2
+    opened.forget(3)
+    assert len(opened) == 1
 
 
 async def test_a_secret_sealed_with_another_key_is_refused_not_500(

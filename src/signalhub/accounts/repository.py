@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 
 from sqlalchemy import select
 
@@ -51,13 +51,19 @@ class AccountLinkRepository(Repository):
             select(AccountLink).where(AccountLink.user_id == user_id, AccountLink.is_primary)
         )
 
-    async def device_account_status(self, device_id: int) -> AccountLinkStatus | None:
-        """The status of the link of the account this device reported last, if any."""
-        status: AccountLinkStatus | None = await self.session.scalar(
-            select(AccountLink.status)
-            .join(AccountInfo, AccountInfo.account_link_id == AccountLink.id)
-            .where(AccountInfo.device_id == device_id)
-            .order_by(AccountInfo.received_at.desc())
-            .limit(1)
+    async def device_account_statuses(
+        self, device_ids: Collection[int]
+    ) -> dict[int, AccountLinkStatus]:
+        """The status of the link of the account each device reported last; a device that
+        never reported an account is absent."""
+        rows = await self.session.execute(
+            select(AccountInfo.device_id, AccountLink.status)
+            .join(AccountLink, AccountLink.id == AccountInfo.account_link_id)
+            .where(AccountInfo.device_id.in_(device_ids))
+            .order_by(AccountInfo.received_at.desc(), AccountInfo.id.desc())
         )
-        return status
+        statuses: dict[int, AccountLinkStatus] = {}
+        for device_id, status in rows:
+            if device_id is not None:
+                statuses.setdefault(device_id, status)
+        return statuses

@@ -4,7 +4,7 @@ proves it by reporting a snapshot of that account. No password is ever asked for
 from __future__ import annotations
 
 import secrets
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -245,7 +245,12 @@ async def record_snapshot(
     return matching
 
 
-async def device_takes_signals(session: AsyncSession, device_id: int) -> bool:
-    """False when the account this device last reported has been unlinked."""
-    status = await AccountLinkRepository(session).device_account_status(device_id)
-    return status is not AccountLinkStatus.unlinked
+async def devices_taking_signals(session: AsyncSession, device_ids: Collection[int]) -> set[int]:
+    """Those of these devices that may take signals: all but the ones whose account, as they
+    last reported it, has been unlinked."""
+    statuses = await AccountLinkRepository(session).device_account_statuses(device_ids)
+    return {
+        device_id
+        for device_id in device_ids
+        if statuses.get(device_id) is not AccountLinkStatus.unlinked
+    }

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection
+from contextlib import AsyncExitStack
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -17,15 +19,20 @@ from signalhub.devices import service as devices
 from signalhub.devices.repository import EaDeliveryRepository
 from signalhub.devices.schemas import AckIn, AckOut, EaSignal
 from signalhub.devices.service import AuthenticatedDevice
+from signalhub.devices.traffic import DeviceTraffic
 from signalhub.errors import Conflict, NotFound
-from signalhub.kit.bus import user_channel
+from signalhub.kit.bus import Subscription, user_channel
 from signalhub.kit.time import utcnow
 from signalhub.models import Approval, EaDelivery, EaDeliveryStatus, Priority, Signal
 from signalhub.outbox import service as outbox
 from signalhub.signals.schemas import price_text
+from signalhub.signals.service import grants_a_signal
 
 # Signals handed out by one poll; more wait for the next one.
 POLL_BATCH = 50
+# How long the polls one approval woke are gathered into one hand-over: the devices of a user
+# wake within the same few turns of the event loop.
+GATHER_S = 0.01
 
 
 class AckConflict(Conflict):
@@ -34,45 +41,149 @@ class AckConflict(Conflict):
     commit_transaction = True
 
 
-async def take(session: AsyncSession, device: AuthenticatedDevice, now: datetime) -> list[EaSignal]:
-    """What this device has not taken yet, marked taken. Expired or cancelled signals are never
-    handed out; a concurrent poll of the same device gets none of the same signals; a device
-    on an account its trader unlinked gets nothing."""
-    if not await accounts.device_takes_signals(session, device.id):
-        return []
+async def take(
+    session: AsyncSession, user_id: int, device_ids: Collection[int], now: datetime
+) -> dict[int, list[EaSignal]]:
+    """What each of these devices of one user has not taken yet, marked taken, by device.
+    Expired or cancelled signals are never handed out; a concurrent poll of the same device gets
+    none of the same signals; a device on an account its trader unlinked gets nothing."""
     repository = EaDeliveryRepository(session)
-    rows = await repository.untaken(device.user_id, device.id, now, POLL_BATCH)
-    taken = await repository.take([approval.id for approval, _ in rows], device.id, now)
-    return [_ea_signal(approval, signal) for approval, signal in rows if approval.id in taken]
+    # Most looks find nothing: the accounts are checked only when there is something to hand.
+    rows = await repository.untaken(user_id, device_ids, now, POLL_BATCH)
+    if not rows:
+        return {}
+    takers = await accounts.devices_taking_signals(session, device_ids)
+    if not takers:
+        return {}
+    offered = {approval.id: _ea_signal(approval, signal) for approval, signal in rows}
+    handed_over = await repository.taken_pairs(offered, takers)
+    wanted = [
+        (approval_id, device_id)
+        for device_id in sorted(takers)
+        for approval_id in offered
+        if (approval_id, device_id) not in handed_over
+    ]
+    taken: dict[int, list[EaSignal]] = {}
+    for approval_id, device_id in sorted(await repository.take_pairs(wanted, now)):
+        taken.setdefault(device_id, []).append(offered[approval_id])
+    return taken
+
+
+@dataclass
+class _Taker:
+    device_id: int
+    handed: asyncio.Future[list[EaSignal]]
+
+
+class Handover:
+    """Per process: the long polls of one user that the same approval wakes (a trader's 20
+    devices at once) take their signals in one transaction together, not one each, so an
+    approval costs one look at the database per API instance instead of one per device."""
+
+    def __init__(self, database: Database) -> None:
+        self._database = database
+        self._gathering: dict[int, list[_Taker]] = {}
+        self._running: set[asyncio.Task[None]] = set()
+
+    async def take(self, user_id: int, device_id: int) -> list[EaSignal]:
+        takers = self._gathering.get(user_id)
+        if takers is None:
+            takers = self._gathering[user_id] = []
+            asyncio.get_running_loop().call_later(GATHER_S, self._start, user_id)
+        taker = _Taker(device_id, asyncio.get_running_loop().create_future())
+        takers.append(taker)
+        try:
+            return await asyncio.shield(taker.handed)
+        except asyncio.CancelledError:
+            # A poll that ends before its batch starts (the device hung up) takes nothing.
+            if takers is self._gathering.get(user_id):
+                takers.remove(taker)
+            raise
+
+    def _start(self, user_id: int) -> None:
+        takers = self._gathering.pop(user_id)
+        if takers:
+            task = asyncio.create_task(self._hand_over(user_id, takers))
+            self._running.add(task)
+            task.add_done_callback(self._running.discard)
+
+    async def _hand_over(self, user_id: int, takers: list[_Taker]) -> None:
+        try:
+            async with self._database.transaction() as session:
+                taken = await take(session, user_id, {t.device_id for t in takers}, utcnow())
+        except asyncio.CancelledError:
+            for taker in takers:
+                taker.handed.cancel()
+            raise
+        except Exception as error:
+            for taker in takers:
+                taker.handed.set_exception(error)
+            return
+        for taker in takers:
+            # Two polls of one device in the same batch: the first gets the signals.
+            taker.handed.set_result(taken.pop(taker.device_id, []))
+
+    async def close(self) -> None:
+        for task in self._running:
+            task.cancel()
+        await asyncio.gather(*self._running, return_exceptions=True)
 
 
 async def long_poll(
-    database: Database,
-    device: AuthenticatedDevice,
+    traffic: DeviceTraffic,
+    handover: Handover,
+    authenticate: Callable[[AsyncSession], Awaitable[AuthenticatedDevice]],
     wait_s: float,
     disconnected: Callable[[], Awaitable[None]],
 ) -> list[EaSignal]:
-    """Answers at once when something is there, else waits up to `wait_s` for the user's
-    live-update channel (an approval) and looks again. Holds no database connection while it
-    waits, and stops as soon as the device hangs up (`disconnected` returns), so nothing is
-    marked taken that nobody receives. The subscription opens before the first look, so an
-    approval committed in between still wakes it; the bus only wakes, the database decides."""
+    """Authenticates and answers at once when something is there, in one transaction (a poll is
+    the request a fleet of devices sends most); else waits up to `wait_s` for an approval on
+    the user's live-update channel and looks again, with the user's other waiting devices,
+    through `handover`. Holds no database connection while it waits, and stops as soon as the
+    device hangs up (`disconnected` returns), so nothing is marked taken that nobody receives.
+    The subscription opens before the first look, so an approval committed in between still
+    wakes it; the bus only wakes, the database decides."""
     deadline = time.monotonic() + wait_s
     gone = asyncio.ensure_future(disconnected())
     try:
-        async with database.bus.subscribe(user_channel(device.user_id)) as wake_ups:
-            while not gone.done():
-                async with database.transaction() as session:
-                    signals = await take(session, device, utcnow())
+        async with AsyncExitStack() as subscribed:
+            async with traffic.transaction() as session:
+                # A device that hung up while the poll waited for its turn (an overloaded server)
+                # costs no query and takes nothing; one step lets `gone` notice.
+                await asyncio.sleep(0)
+                if gone.done():
+                    return []
+                device = await authenticate(session)
+                wake_ups = await subscribed.enter_async_context(
+                    traffic.database.bus.subscribe(user_channel(device.user_id))
+                )
+                taken = await take(session, device.user_id, [device.id], utcnow())
+            signals = taken.get(device.id, [])
+            while not signals and not gone.done():
                 remaining = deadline - time.monotonic()
-                if signals or remaining <= 0:
-                    return signals
-                woken = asyncio.ensure_future(wake_ups.get(within_s=remaining))
+                if remaining <= 0:
+                    break
+                woken = asyncio.ensure_future(_approval(wake_ups, remaining))
                 await asyncio.wait({woken, gone}, return_when=asyncio.FIRST_COMPLETED)
                 woken.cancel()
-            return []
+                if woken.done() and not woken.cancelled() and woken.result() and not gone.done():
+                    signals = await handover.take(device.user_id, device.id)
+            return signals
     finally:
         gone.cancel()
+
+
+async def _approval(wake_ups: Subscription, within_s: float) -> bool:
+    """True when an approval arrives within `within_s`; other updates on the channel (a new
+    approval request, a rejection) wake nobody."""
+    deadline = time.monotonic() + within_s
+    while (remaining := deadline - time.monotonic()) > 0:
+        update = await wake_ups.get(within_s=remaining)
+        if update is None:
+            return False
+        if grants_a_signal(update.data):
+            return True
+    return False
 
 
 def _ea_signal(approval: Approval, signal: Signal) -> EaSignal:
@@ -115,7 +226,8 @@ async def ack(
         error=report.error,
     )
     first = await repository.record_ack(reported)
-    stored = await repository.get(approval.id, device.id)
+    # The first ack is what was stored; a later one is compared with what the first left.
+    stored = reported if first else await repository.get(approval.id, device.id)
     assert stored is not None
     audit_data = {"approval_id": approval.id, "signal_id": signal.id, **_ack_facts(reported)}
     if first:

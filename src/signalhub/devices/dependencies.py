@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Header, Request
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from signalhub.dependencies import DatabaseDep, SettingsDep
+from signalhub.config import Settings
+from signalhub.dependencies import SettingsDep
 from signalhub.devices import service
 from signalhub.devices.nonces import NonceStore
 from signalhub.devices.service import AuthenticatedDevice, SignedRequest
+from signalhub.devices.traffic import DeviceTraffic
 from signalhub.kit.time import utcnow
 
 
@@ -21,9 +25,23 @@ def request_target(request: Request) -> str:
     return f"{target}?{query.decode('latin-1')}" if query else target
 
 
-async def device_auth(
+@dataclass(frozen=True)
+class DeviceAuthenticator:
+    """A signed request whose headers are well formed, to be authenticated inside a transaction
+    the route chooses."""
+
+    signed: SignedRequest
+    settings: Settings
+    nonces: NonceStore
+
+    async def authenticate(self, session: AsyncSession) -> AuthenticatedDevice:
+        return await service.authenticate(
+            session, self.settings, self.nonces, self.signed, utcnow()
+        )
+
+
+async def signed_request(
     request: Request,
-    database: DatabaseDep,
     settings: SettingsDep,
     x_device_id: Annotated[str | None, Header(description="The device's id.")] = None,
     x_timestamp: Annotated[str | None, Header(description="Unix seconds, decimal.")] = None,
@@ -37,11 +55,8 @@ async def device_auth(
             "hex(SHA256(body)))"
         ),
     ] = None,
-) -> AuthenticatedDevice:
-    """Authenticates in a short transaction of its own, committed before the route runs: the
-    nonce and last seen are kept even when the route fails, and a long poll holds no
-    connection while it waits."""
-    nonces: NonceStore = request.app.state.nonce_store
+) -> DeviceAuthenticator:
+    """A missing or malformed signature header is refused here, before anything else."""
     signed = SignedRequest(
         method=request.method,
         target=request_target(request),
@@ -52,8 +67,20 @@ async def device_auth(
         signature=x_signature,
         client_ip=request.client.host if request.client else None,
     )
-    async with database.transaction() as session:
-        return await service.authenticate(session, settings, nonces, signed, utcnow())
+    service.well_formed(signed)
+    return DeviceAuthenticator(signed, settings, request.app.state.nonce_store)
+
+
+SignedDevice = Annotated[DeviceAuthenticator, Depends(signed_request)]
+
+
+async def device_auth(request: Request, signed: SignedDevice) -> AuthenticatedDevice:
+    """Authenticates in a short transaction of its own (within the devices' share of the
+    connections), committed before the route runs: the nonce and last seen are kept even when
+    the route fails."""
+    traffic: DeviceTraffic = request.app.state.device_traffic
+    async with traffic.transaction() as session:
+        return await signed.authenticate(session)
 
 
 DeviceAuth = Annotated[AuthenticatedDevice, Depends(device_auth)]

@@ -1,9 +1,10 @@
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, exists, func, or_, select, update
+from sqlalchemy import delete, func, or_, select, update
 
 from signalhub.kit.repository import Repository
 from signalhub.models import (
@@ -20,22 +21,43 @@ from signalhub.models import (
 )
 
 
+@dataclass(frozen=True)
+class DeviceCredentials:
+    id: int
+    user_id: int
+    name: str
+    status: DeviceStatus
+    secret_encrypted: str
+    last_seen_at: datetime | None
+    # Read in the same query: a banned owner's devices are refused.
+    owner_banned: bool
+
+
 class DeviceRepository(Repository):
     async def add(self, device: Device) -> Device:
         self.session.add(device)
         await self.session.flush()
         return device
 
-    async def get_with_owner_banned(self, device_id: int) -> tuple[Device, bool] | None:
-        """The device and whether its owner is banned, in the one read authentication makes."""
+    async def credentials(self, device_id: int) -> DeviceCredentials | None:
+        """What authenticating a request needs, as plain columns (the owner's ban included): no
+        ORM row to build on the path every poll takes."""
         row = (
             await self.session.execute(
-                select(Device, User.banned_at.is_not(None))
+                select(
+                    Device.id,
+                    Device.user_id,
+                    Device.name,
+                    Device.status,
+                    Device.secret_encrypted,
+                    Device.last_seen_at,
+                    User.banned_at.is_not(None),
+                )
                 .join(User, User.id == Device.user_id)
                 .where(Device.id == device_id)
             )
         ).first()
-        return None if row is None else (row[0], bool(row[1]))
+        return None if row is None else DeviceCredentials(*row)
 
     async def get_owned(self, user_id: int, device_id: int) -> Device | None:
         return await self.session.scalar(
@@ -83,8 +105,12 @@ class DeviceRepository(Repository):
 class DeviceNonceRepository(Repository):
     async def add_if_new(self, device_id: int, nonce: str, now: datetime) -> bool:
         """False when the device already used this nonce (the unique index decides)."""
-        nonce_row = DeviceNonce(device_id=device_id, nonce=nonce, seen_at=now)
-        return await self.insert_if_absent(nonce_row, "device_id", "nonce") is not None
+        added = await self.session.scalar(
+            self.insert_ignoring_conflicts(DeviceNonce, ["device_id", "nonce"])
+            .values(device_id=device_id, nonce=nonce, seen_at=now)
+            .returning(DeviceNonce.device_id)
+        )
+        return added is not None
 
     async def refresh_if_older(
         self, device_id: int, nonce: str, expired_before: datetime, now: datetime
@@ -108,11 +134,14 @@ class DeviceNonceRepository(Repository):
 
 class EaDeliveryRepository(Repository):
     async def untaken(
-        self, user_id: int, device_id: int, now: datetime, limit: int
+        self, user_id: int, device_ids: Collection[int], now: datetime, limit: int
     ) -> Sequence[tuple[Approval, Signal]]:
-        """The user's approved signals, still running, that this device has not taken."""
-        taken = exists().where(
-            EaDelivery.approval_id == Approval.id, EaDelivery.device_id == device_id
+        """The user's approved signals, still running, that at least one of these devices has
+        not taken, oldest first."""
+        taken_by = (
+            select(func.count())
+            .where(EaDelivery.approval_id == Approval.id, EaDelivery.device_id.in_(device_ids))
+            .scalar_subquery()
         )
         result = await self.session.execute(
             select(Approval, Signal)
@@ -122,17 +151,38 @@ class EaDeliveryRepository(Repository):
                 Approval.status == ApprovalStatus.approved,
                 Signal.status == SignalStatus.active,
                 Signal.expires_at > now,
-                ~taken,
+                taken_by < len(device_ids),
             )
             .order_by(Approval.id)
             .limit(limit)
         )
         return [(approval, signal) for approval, signal in result]
 
+    async def taken_pairs(
+        self, approval_ids: Collection[int], device_ids: Collection[int]
+    ) -> set[tuple[int, int]]:
+        """(approval, device) pairs among these that were handed over already."""
+        result = await self.session.execute(
+            select(EaDelivery.approval_id, EaDelivery.device_id).where(
+                EaDelivery.approval_id.in_(approval_ids), EaDelivery.device_id.in_(device_ids)
+            )
+        )
+        return {(approval_id, device_id) for approval_id, device_id in result}
+
     async def take(self, approval_ids: Sequence[int], device_id: int, now: datetime) -> set[int]:
-        """Records the hand-over; answers the approvals this call took. A concurrent poll of
-        the same device meets the unique index and takes none of them twice."""
-        if not approval_ids:
+        """Records the hand-over to one device; answers the approvals this call took."""
+        taken = await self.take_pairs(
+            [(approval_id, device_id) for approval_id in approval_ids], now
+        )
+        return {approval_id for approval_id, _ in taken}
+
+    async def take_pairs(
+        self, pairs: Collection[tuple[int, int]], now: datetime
+    ) -> set[tuple[int, int]]:
+        """Records the hand-over of each (approval, device) pair in one statement; answers the
+        pairs this call took. A concurrent poll of the same device meets the unique index and
+        takes none of them twice."""
+        if not pairs:
             return set()
         statement = (
             self.insert_ignoring_conflicts(EaDelivery, ["approval_id", "device_id"])
@@ -144,12 +194,13 @@ class EaDeliveryRepository(Repository):
                         "status": EaDeliveryStatus.taken,
                         "taken_at": now,
                     }
-                    for approval_id in approval_ids
+                    for approval_id, device_id in pairs
                 ]
             )
-            .returning(EaDelivery.approval_id)
+            .returning(EaDelivery.approval_id, EaDelivery.device_id)
         )
-        return set((await self.session.scalars(statement)).all())
+        result = await self.session.execute(statement)
+        return {(approval_id, device_id) for approval_id, device_id in result}
 
     async def approved_for_user(
         self, approval_id: int, user_id: int

@@ -5,9 +5,9 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Request, Response
 
 from signalhub.auth.dependencies import CurrentUser
-from signalhub.dependencies import DatabaseDep, SessionDep, SettingsDep
+from signalhub.dependencies import SessionDep, SettingsDep
 from signalhub.devices import bridge, service
-from signalhub.devices.dependencies import DEVICE_AUTH_RESPONSES, DeviceAuth
+from signalhub.devices.dependencies import DEVICE_AUTH_RESPONSES, DeviceAuth, SignedDevice
 from signalhub.devices.schemas import (
     AckIn,
     AckOut,
@@ -18,6 +18,7 @@ from signalhub.devices.schemas import (
     EaIdentity,
     EaPoll,
 )
+from signalhub.devices.traffic import DeviceTraffic
 from signalhub.kit.time import utcnow
 from signalhub.models import Device
 
@@ -109,18 +110,23 @@ async def ea_identity(device: DeviceAuth) -> EaIdentity:
 @ea_router.get("/poll", response_model=EaPoll, responses=DEVICE_AUTH_RESPONSES)
 async def ea_poll(
     request: Request,
-    device: DeviceAuth,
-    database: DatabaseDep,
+    signed: SignedDevice,
     wait: Annotated[int, Query(ge=0, le=MAX_POLL_WAIT_S, description="Seconds to wait.")] = 0,
 ) -> EaPoll:
     """The user's approved signals this device has not taken yet, each handed out once. With
     `wait`, a long poll: answers as soon as an approval arrives, or empty after `wait` s."""
-    signals = await bridge.long_poll(database, device, wait, lambda: _disconnected(request))
+    signals = await bridge.long_poll(
+        request.app.state.device_traffic,
+        request.app.state.handover,
+        signed.authenticate,
+        wait,
+        lambda: _disconnected(request),
+    )
     return EaPoll(signals=signals, server_time=int(utcnow().timestamp()))
 
 
 async def _disconnected(request: Request) -> None:
-    """Returns when the client hangs up (the body was already read by DeviceAuth)."""
+    """Returns when the client hangs up (the body was already read by SignedDevice)."""
     while (await request.receive())["type"] != "http.disconnect":
         continue
 
@@ -134,7 +140,9 @@ async def _disconnected(request: Request) -> None:
         409: {"description": "already_acked: this device acknowledged it differently before"},
     },
 )
-async def ea_ack(body: AckIn, device: DeviceAuth, session: SessionDep) -> AckOut:
+async def ea_ack(body: AckIn, device: DeviceAuth, request: Request) -> AckOut:
     """What the device did with a signal. The first ack wins and tells the trader in the bot;
     sending the same ack again is harmless."""
-    return await bridge.ack(session, device, body, utcnow())
+    traffic: DeviceTraffic = request.app.state.device_traffic
+    async with traffic.transaction() as session:
+        return await bridge.ack(session, device, body, utcnow())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
@@ -31,6 +32,9 @@ CLOCK_SKEW_S = 300
 NONCE_TTL_S = 600
 # Last seen is a write; a device polling every few seconds updates it at most this often.
 LAST_SEEN_RESOLUTION = timedelta(minutes=1)
+# Decrypted secrets a process keeps (a few MB at most); more devices than this per process only
+# means some are decrypted again.
+OPENED_SECRETS_MAX = 20_000
 
 
 @lru_cache(maxsize=4)
@@ -40,6 +44,40 @@ def _secret_box(key: str) -> SecretBox:
 
 def secret_box(settings: Settings) -> SecretBox:
     return _secret_box(settings.device_secret_fernet_key())
+
+
+class OpenedSecrets:
+    """Device secrets decrypted once per process instead of on every signed request, the least
+    recently used dropped beyond `max_entries`. An entry answers only for the ciphertext and the
+    box it was opened with, so a changed key or secret is never served from memory. Revocation
+    does not rest on it: a device's status is read from the database on every request (and
+    revoking drops the entry here)."""
+
+    def __init__(self, max_entries: int) -> None:
+        self._max_entries = max_entries
+        self._opened: OrderedDict[int, tuple[SecretBox, str, str]] = OrderedDict()
+
+    def open(self, box: SecretBox, device_id: int, sealed: str) -> str:
+        """Raises SecretBoxError like `SecretBox.open`."""
+        entry = self._opened.get(device_id)
+        if entry is not None and entry[0] is box and entry[1] == sealed:
+            self._opened.move_to_end(device_id)
+            return entry[2]
+        secret = box.open(sealed)
+        self._opened[device_id] = (box, sealed, secret)
+        self._opened.move_to_end(device_id)
+        if len(self._opened) > self._max_entries:
+            self._opened.popitem(last=False)
+        return secret
+
+    def forget(self, device_id: int) -> None:
+        self._opened.pop(device_id, None)
+
+    def __len__(self) -> int:
+        return len(self._opened)
+
+
+opened_secrets = OpenedSecrets(OPENED_SECRETS_MAX)
 
 
 def mask(secret: str) -> str:
@@ -132,6 +170,7 @@ async def revoke(session: AsyncSession, user_id: int, device_id: int, now: datet
         device.status = DeviceStatus.revoked
         device.revoked_at = now
         await session.flush()
+        opened_secrets.forget(device.id)
         await audit_device(session, "device.revoked", device, {"name": device.name})
     return device
 
@@ -168,7 +207,7 @@ async def authenticate(
     """Checks in order of cost, each failure a 401 with its own code: headers present and well
     formed, clock, device, signature (constant time), and only then the nonce, so a forged
     request cannot burn a real device's nonces."""
-    device_id, timestamp, nonce, signature = _well_formed(request)
+    device_id, timestamp, nonce, signature = well_formed(request)
     server_time = int(now.timestamp())
     if abs(int(timestamp) - server_time) > CLOCK_SKEW_S:
         raise Unauthorized(
@@ -178,14 +217,13 @@ async def authenticate(
             details={"server_time": server_time},
         )
     repository = DeviceRepository(session)
-    found = await repository.get_with_owner_banned(device_id)
-    if found is None:
+    device = await repository.credentials(device_id)
+    if device is None:
         raise Unauthorized("No device has this X-Device-Id.", code="device_unknown")
-    device, owner_banned = found
     if device.status != DeviceStatus.active:
         raise Unauthorized("This device was removed; register it again.", code="device_revoked")
     try:
-        secret = secret_box(settings).open(device.secret_encrypted)
+        secret = opened_secrets.open(secret_box(settings), device.id, device.secret_encrypted)
     except SecretBoxError:
         logger.error(
             "device secret unreadable: SIGNALHUB_DEVICE_SECRET_KEY changed?",
@@ -203,7 +241,7 @@ async def authenticate(
             code="signature_invalid",
         )
     # Only a correctly signed request learns that the owner is banned.
-    if owner_banned:
+    if device.owner_banned:
         raise AccountBanned()
     if not await nonces.remember(session, device.id, nonce, now, NONCE_TTL_S):
         raise Unauthorized(
@@ -216,7 +254,8 @@ async def authenticate(
     return AuthenticatedDevice(device.id, device.user_id, device.name)
 
 
-def _well_formed(request: SignedRequest) -> tuple[int, str, str, str]:
+def well_formed(request: SignedRequest) -> tuple[int, str, str, str]:
+    """The four signature headers, parsed; a 401 when one is missing or malformed."""
     headers = (
         (signing.DEVICE_ID_HEADER, request.device_id, signing.DEVICE_ID_PATTERN),
         (signing.TIMESTAMP_HEADER, request.timestamp, signing.TIMESTAMP_PATTERN),

@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -44,6 +45,15 @@ SIGNALS_CHANNEL = "signals"
 # A signal waits for fan-out: wakes the worker at once instead of at its next look.
 FANOUT_CHANNEL = "signals.fanout"
 PENDING_LIMIT = 100
+
+
+def grants_a_signal(update: dict[str, Any]) -> bool:
+    """Whether a live update on a user's channel gives their devices a signal to take: an
+    approval, not a new approval request or a rejection."""
+    return (
+        update.get("type") == "approval.decided"
+        and update.get("status") == ApprovalStatus.approved.value
+    )
 
 
 class SignalNotFound(NotFound):
