@@ -131,12 +131,17 @@ class FakeTelegramAPI:
         return result
 
     # -- server ------------------------------------------------------------------------------
-    async def start(self) -> str:
+    def application(self) -> web.Application:
+        """The Bot API routes; a caller may add its own (bench/_fake_bot_api.py adds control
+        routes when the fake runs in a process of its own)."""
         app = web.Application()
         app.router.add_route("*", "/bot{token}/{method}", self._handle)
-        self._runner = web.AppRunner(app, access_log=None)
+        return app
+
+    async def start(self, app: web.Application | None = None, port: int = 0) -> str:
+        self._runner = web.AppRunner(app or self.application(), access_log=None)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        site = web.TCPSite(self._runner, "127.0.0.1", port)
         await site.start()
         port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
         self.base_url = f"http://127.0.0.1:{port}"

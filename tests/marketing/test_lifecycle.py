@@ -186,6 +186,28 @@ async def test_a_crash_mid_fan_out_queues_nobody_twice(
     assert received(telegram_api) == Counter({chat: 1 for chat in eligible(population)})
 
 
+async def test_the_fan_out_stays_a_lead_ahead_of_the_sender(
+    population: dict[str, User],
+    database: Database,
+    settings: Settings,
+    telegram_api: FakeTelegramAPI,
+) -> None:
+    broadcast_id = await new_broadcast(database, settings)
+    async with database.transaction() as session:
+        await marketing.start_due(session, utcnow())
+    async with database.transaction() as session:
+        assert await marketing.fan_out(session, settings, broadcast_id, lead=3) == 3
+        # Three queued and none settled: nothing more until the sender catches up.
+        assert await marketing.fan_out(session, settings, broadcast_id, lead=3) == 0
+    await drain_outbox(settings, database)
+    async with database.transaction() as session:
+        await marketing.settle(session, broadcast_id, utcnow())
+        assert await marketing.fan_out(session, settings, broadcast_id, lead=3) == 3
+    assert marketing.fanout_lead(settings) == max(
+        marketing.MIN_FANOUT_LEAD, 10 * settings.telegram_rate_per_second
+    )
+
+
 async def _fan_out_then_die(database: Database, settings: Settings, broadcast_id: int) -> None:
     with pytest.raises(RuntimeError, match="killed"):
         await _fan_out_and_raise(database, settings, broadcast_id)

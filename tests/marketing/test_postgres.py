@@ -62,6 +62,9 @@ async def test_two_workers_fan_out_every_recipient_once(
     database: Database, settings: Settings
 ) -> None:
     broadcast_id = await due_broadcast(database, settings)
+    # Nothing is sent here: a rate whose fan-out lead covers every recipient.
+    settings = settings.model_copy(update={"telegram_rate_per_second": 1000.0})
+    assert marketing.fanout_lead(settings) >= RECIPIENTS
     workers = [
         Worker(settings, database, default_jobs(settings), send_outbox=False) for _ in range(2)
     ]

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import gc
+import math
+import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import timedelta
 
 import pytest
 from aiogram import Bot
+from aiogram.methods import EditMessageText, Response, SendMessage, SendPhoto
 from sqlalchemy import func, select, update
 
 from signalhub.bot.dispatcher import create_bot
@@ -16,7 +20,7 @@ from signalhub.db import Database
 from signalhub.kit.time import utcnow
 from signalhub.models import OutboxMessage, OutboxStatus, Priority
 from signalhub.outbox import service as outbox
-from signalhub.outbox.sender import OutboxSender, RateLimiter
+from signalhub.outbox.sender import BATCH_SECONDS, OutboxSender, RateLimiter
 from signalhub.users import service as users
 from signalhub.worker.runner import Worker
 from tests.factories import create_user
@@ -301,3 +305,30 @@ async def test_the_worker_runs_the_sender_when_telegram_is_configured(
     assert not Worker(
         fast_settings.model_copy(update={"telegram_bot_token": None}), committing_database
     ).send_outbox
+
+
+def test_batches_hold_a_quarter_second_at_the_rate_actually_achieved(
+    fast_settings: Settings, bot: Bot, database: Database
+) -> None:
+    sender = OutboxSender(fast_settings, database, bot)
+    assert sender.batch_size == sender.max_batch_size == math.ceil(50 * BATCH_SECONDS)
+    # A starved machine dispatched a full batch of 13 in 1.3 s: 10/s, not the configured 50/s.
+    sender._measure(13, 13, 1.3)
+    assert sender.measured_rate == pytest.approx(30.0)
+    sender._measure(8, 8, 0.8)
+    assert sender.batch_size == math.ceil(20 * BATCH_SECONDS)
+    # A short batch says the queue ran dry, nothing about the sender.
+    sender._measure(1, 5, 2.0)
+    assert sender.batch_size == math.ceil(20 * BATCH_SECONDS)
+    # Back to full speed, the batch grows back, never past the configured rate's.
+    for _ in range(20):
+        sender._measure(sender.batch_size, sender.batch_size, sender.batch_size / 500)
+    assert sender.batch_size == sender.max_batch_size
+
+
+def test_the_response_models_survive_garbage_collection() -> None:
+    # pydantic caches a parametrized model weakly; the sender holds the ones it uses.
+    for method in (SendMessage, SendPhoto, EditMessageText):
+        model = weakref.ref(Response[method.__returning__])  # type: ignore[name-defined]
+        gc.collect()
+        assert model() is not None

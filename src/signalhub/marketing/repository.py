@@ -171,6 +171,14 @@ class MarketingRepository(Repository):
         if changes:
             await self.session.execute(update(BroadcastDelivery), changes)
 
+    async def count_with_status(self, broadcast_id: int, status: DeliveryStatus) -> int:
+        total = await self.session.scalar(
+            select(func.count()).where(
+                BroadcastDelivery.broadcast_id == broadcast_id, BroadcastDelivery.status == status
+            )
+        )
+        return int(total or 0)
+
     async def has_pending(self, broadcast_id: int) -> bool:
         return await self._exists(broadcast_id, DeliveryStatus.pending, DeliveryStatus.queued)
 

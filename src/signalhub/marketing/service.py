@@ -36,7 +36,11 @@ from signalhub.models import (
 from signalhub.outbox import service as outbox
 from signalhub.users import service as users
 
-FANOUT_BATCH = 1000
+MIN_FANOUT_LEAD = 1000
+# Recipients queued in the outbox ahead of the sender: this many seconds of sending at the
+# configured rate (at least MIN_FANOUT_LEAD). The outbox and each settle pass then hold the
+# broadcast's front, not all 100,000 recipients at once.
+FANOUT_LEAD_S = 10
 SETTLE_BATCH = 5000
 FINAL_BROADCAST = (BroadcastStatus.sent, BroadcastStatus.cancelled, BroadcastStatus.failed)
 
@@ -342,16 +346,32 @@ async def sending_ids(session: AsyncSession) -> Sequence[int]:
     return await MarketingRepository(session).ids_with_status(BroadcastStatus.sending)
 
 
+def fanout_lead(settings: Settings) -> int:
+    return max(MIN_FANOUT_LEAD, math.ceil(settings.telegram_rate_per_second * FANOUT_LEAD_S))
+
+
 async def fan_out(
-    session: AsyncSession, settings: Settings, broadcast_id: int, limit: int = FANOUT_BATCH
+    session: AsyncSession,
+    settings: Settings,
+    broadcast_id: int,
+    limit: int | None = None,
+    *,
+    lead: int | None = None,
 ) -> int:
     """Queues the next batch of recipients in the outbox, in this transaction: after a crash
-    the batch is either wholly queued or wholly still pending, so nobody gets it twice."""
+    the batch is either wholly queued or wholly still pending, so nobody gets it twice. Stops
+    while `lead` (by default `fanout_lead`) recipients are queued and not yet settled."""
     repository = MarketingRepository(session)
     broadcast = await repository.lock(broadcast_id)
     if broadcast is None or broadcast.status != BroadcastStatus.sending:
         return 0
-    rows = await repository.claim_pending(broadcast_id, limit)
+    ahead = await repository.count_with_status(broadcast_id, DeliveryStatus.queued)
+    room = (fanout_lead(settings) if lead is None else lead) - ahead
+    if limit is not None:
+        room = min(room, limit)
+    if room <= 0:
+        return 0
+    rows = await repository.claim_pending(broadcast_id, room)
     if not rows:
         return 0
     renderer = _Renderer(settings, broadcast, await get_template(session, broadcast.template_id))

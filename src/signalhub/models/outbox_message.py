@@ -30,7 +30,8 @@ class OutboxStatus(StrEnum):
 
 class OutboxMessage(IdMixin, CreatedAtMixin, Base):
     __tablename__ = "outbox"
-    __table_args__ = (Index("ix_outbox_due", "status", "priority", "next_attempt_at", "id"),)
+    # In the sender's claim order (pending rows by priority, then id).
+    __table_args__ = (Index("ix_outbox_due", "status", "priority", "id"),)
 
     chat_id: Mapped[int] = mapped_column(BigInteger, index=True, nullable=False)
     user_id: Mapped[int | None] = mapped_column(

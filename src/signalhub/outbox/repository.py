@@ -1,14 +1,44 @@
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Row, Select, func, insert, or_, select, text, update
+from sqlalchemy import Row, Select, Table, bindparam, func, insert, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from signalhub.kit.repository import Repository
 from signalhub.models import OutboxMessage, OutboxStatus, User
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimedMessage:
+    """What the sender needs of a claimed row: plain values, not a tracked ORM object (the
+    sender handles hundreds a second)."""
+
+    id: int
+    chat_id: int
+    priority: int
+    text: str
+    parse_mode: str | None
+    photo_url: str | None
+    buttons: list[Any] | None
+    attempts: int
+    edit_of_id: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class Delivered:
+    """A message Telegram accepted, waiting to be recorded as sent."""
+
+    message_id: int
+    telegram_message_id: int
+    sent_at: datetime
+
+
+_CLAIMED_COLUMNS = [getattr(OutboxMessage, field) for field in ClaimedMessage.__dataclass_fields__]
+_OUTBOX = cast(Table, OutboxMessage.__table__)
 
 
 class OutboxRepository(Repository):
@@ -52,12 +82,12 @@ class OutboxRepository(Repository):
 
     async def claim_due(
         self, now: datetime, limit: int, cooling_chats: Collection[int]
-    ) -> list[tuple[OutboxMessage, bool]]:
+    ) -> list[tuple[ClaimedMessage, bool]]:
         """Locks due rows, most urgent first, each with whether its chat is a banned user's;
         another sender skips them instead of waiting. Only the outbox rows are locked, never
         the users. SQLite has no row locks: its BEGIN IMMEDIATE serialises claimers instead."""
         statement = (
-            select(OutboxMessage, User.banned_at.is_not(None))
+            select(*_CLAIMED_COLUMNS, User.banned_at.is_not(None))
             .outerjoin(User, User.telegram_id == OutboxMessage.chat_id)
             .where(
                 OutboxMessage.status == OutboxStatus.pending,
@@ -71,7 +101,7 @@ class OutboxRepository(Repository):
         if cooling_chats:
             statement = statement.where(OutboxMessage.chat_id.not_in(list(cooling_chats)))
         result = await self.session.execute(statement)
-        return [(message, bool(banned)) for message, banned in result]
+        return [(ClaimedMessage(*row[:-1]), bool(row[-1])) for row in result]
 
     async def drop(self, ids: Collection[int], reason: str) -> None:
         await self.session.execute(
@@ -82,7 +112,7 @@ class OutboxRepository(Repository):
         )
 
     async def mark_sending(self, ids: Collection[int], now: datetime) -> None:
-        """The claimed objects keep the values they were read with (attempts before this one)."""
+        """The claimed messages keep the values they were read with (attempts before this one)."""
         await self.session.execute(
             update(OutboxMessage)
             .where(OutboxMessage.id.in_(list(ids)))
@@ -94,11 +124,26 @@ class OutboxRepository(Repository):
             .execution_options(synchronize_session=False)
         )
 
-    async def mark_sent(self, message_id: int, telegram_message_id: int, now: datetime) -> None:
+    async def mark_sent(self, delivered: Sequence[Delivered]) -> None:
+        """One statement for many rows (executemany: one round trip on asyncpg)."""
+        if not delivered:
+            return
         await self.session.execute(
-            update(OutboxMessage)
-            .where(OutboxMessage.id == message_id)
-            .values(status=OutboxStatus.sent, sent_at=now, telegram_message_id=telegram_message_id)
+            update(_OUTBOX)
+            .where(_OUTBOX.c.id == bindparam("message_id"))
+            .values(
+                status=OutboxStatus.sent,
+                sent_at=bindparam("sent_at"),
+                telegram_message_id=bindparam("telegram_message_id"),
+            ),
+            [
+                {
+                    "message_id": row.message_id,
+                    "sent_at": row.sent_at,
+                    "telegram_message_id": row.telegram_message_id,
+                }
+                for row in delivered
+            ],
         )
 
     async def reschedule(self, message_id: int, next_attempt_at: datetime, error: str) -> None:
@@ -113,18 +158,19 @@ class OutboxRepository(Repository):
             )
         )
 
-    async def give_back(self, message_id: int, next_attempt_at: datetime) -> None:
-        """Telegram refused to take the message (flood control): it was never delivered, so it
-        goes back to the queue without spending an attempt."""
+    async def give_back(self, message_ids: Collection[int], next_attempt_at: datetime) -> None:
+        """Telegram refused to take the messages (flood control), or a stopping sender never
+        sent them: they go back to the queue without spending an attempt."""
         await self.session.execute(
             update(OutboxMessage)
-            .where(OutboxMessage.id == message_id)
+            .where(OutboxMessage.id.in_(list(message_ids)))
             .values(
                 status=OutboxStatus.pending,
                 claimed_at=None,
                 next_attempt_at=next_attempt_at,
                 attempts=OutboxMessage.attempts - 1,
             )
+            .execution_options(synchronize_session=False)
         )
 
     async def finish(self, message_id: int, status: OutboxStatus, error: str) -> None:

@@ -4,6 +4,12 @@ At most once: a row is marked `sending` in a committed transaction before its HT
 `sent` after it. A row found in `sending` at start-up belonged to a sender that died mid-send;
 Telegram may already have it, so it becomes `interrupted` and is never sent again.
 
+Per batch, not per message: one transaction records the previous batch's deliveries as `sent`
+and claims the next batch. A message Telegram accepted stays `sending` until then (at most a
+batch's time): a crash in between leaves it `interrupted`, never sent twice. A batch holds
+BATCH_SECONDS of sending at the rate the sender actually achieves, so a signal queued behind a
+broadcast waits about that long even when the machine cannot keep up with the configured rate.
+
 One active sender per bot: on PostgreSQL a session-level advisory lock, held on a dedicated
 connection, elects it and the others stand by; rows are claimed with FOR UPDATE SKIP LOCKED so
 even two senders by mistake never take the same row.
@@ -33,15 +39,18 @@ from aiogram.exceptions import (
     TelegramNotFound,
     TelegramRetryAfter,
 )
+from aiogram.methods import EditMessageText, Response, SendMessage, SendPhoto
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from signalhub.config import Settings
 from signalhub.db import Database
 from signalhub.kit.time import utcnow
-from signalhub.models import OutboxMessage, OutboxStatus, Priority
+from signalhub.models import OutboxStatus, Priority
 from signalhub.ops import metrics
 from signalhub.outbox.repository import (
+    ClaimedMessage,
+    Delivered,
     OutboxRepository,
     advisory_unlock,
     ping,
@@ -60,11 +69,20 @@ SENDER_LOCK_KEY = 0x6F7574626F78
 SAFETY_MARGIN = 0.05
 # How late a send may start and still keep its slot on the grid.
 MAX_LAG_S = 0.01
-# A claimed batch holds about this many seconds of sending: a signal queued behind a broadcast
-# waits at most that long, and a crash interrupts at most that many rows.
+# A claimed batch holds about this many seconds of sending at the achieved rate: a signal queued
+# behind a broadcast waits about that long, and a crash interrupts at most that many rows.
 BATCH_SECONDS = 0.25
+# Weight of the latest full batch in the measured sending rate.
+RATE_SMOOTHING = 0.5
 # Candidates fetched per slot, so chats still cooling down do not starve the batch.
 OVERFETCH = 4
+# aiogram parametrizes `Response[...]` on every call, and pydantic caches a parametrized model
+# only weakly: each garbage collection dropped it and the next call rebuilt its schema, a tenth
+# of the sender's CPU in bench/broadcasts.py. Held here, the sender's are built once.
+RESPONSE_MODELS = tuple(
+    Response[method.__returning__]  # type: ignore[name-defined]
+    for method in (SendMessage, SendPhoto, EditMessageText)
+)
 PERMANENT_ERRORS = (TelegramBadRequest, TelegramNotFound, TelegramEntityTooLarge)
 # An edit whose original is still on its way waits this long before looking again.
 EDIT_WAIT_S = 1.0
@@ -163,14 +181,22 @@ class OutboxSender:
         paid_rate = settings.telegram_paid_broadcast_rate
         self.paid_limiter = RateLimiter(paid_rate) if paid_rate else None
         self.chat_interval = settings.telegram_chat_interval_s * (1 + SAFETY_MARGIN)
-        self.batch_size = max(1, math.ceil(settings.telegram_rate_per_second * BATCH_SECONDS))
+        self.max_batch_size = max(1, math.ceil(settings.telegram_rate_per_second * BATCH_SECONDS))
+        # Messages dispatched per second, measured over full batches; the configured rate until
+        # the first one.
+        self.measured_rate = settings.telegram_rate_per_second
         # Requests in flight: enough to keep the rate up when each call takes a while.
         self.in_flight_limit = asyncio.Semaphore(
             max(1, math.ceil(max(settings.telegram_rate_per_second, paid_rate or 0)))
         )
         self.chat_ready_at: dict[int, float] = {}
         self.tasks: set[asyncio.Task[None]] = set()
-        self.undispatched: list[int] = []
+        self.undispatched: deque[int] = deque()
+        self.delivered: list[Delivered] = []
+
+    @property
+    def batch_size(self) -> int:
+        return max(1, min(self.max_batch_size, math.ceil(self.measured_rate * BATCH_SECONDS)))
 
     async def run(self) -> None:
         """Forever: win the election (PostgreSQL), recover, drain; on any failure start over."""
@@ -217,8 +243,12 @@ class OutboxSender:
             await self._wind_down()
 
     async def recover(self) -> list[int]:
+        delivered, self.delivered = self.delivered, []
         async with self.database.transaction() as session:
-            ids = await OutboxRepository(session).interrupt_sending(
+            repository = OutboxRepository(session)
+            # Deliveries a failed run had not recorded yet are sent, not interrupted.
+            await repository.mark_sent(delivered)
+            ids = await repository.interrupt_sending(
                 "interrupted: the sender stopped while sending; not resent (at most once)"
             )
         if ids:
@@ -226,9 +256,12 @@ class OutboxSender:
         return ids
 
     async def dispatch_batch(self) -> int:
-        """Claims one batch (committed as `sending`) and starts each send in its rate slot."""
+        """Records the deliveries so far, claims one batch (committed as `sending`) and starts
+        each send in its rate slot."""
         await self.limiter.wait_unpaused()
-        claim = asyncio.ensure_future(self._claim())
+        started = self.limiter.now()
+        size = self.batch_size
+        claim = asyncio.ensure_future(self._claim(size))
         try:
             batch = await asyncio.shield(claim)
         except asyncio.CancelledError:
@@ -240,11 +273,18 @@ class OutboxSender:
             await self._take_slot(paid)
             await self.in_flight_limit.acquire()
             self.chat_ready_at[message.chat_id] = self.limiter.now() + self.chat_interval
-            self.undispatched.remove(message.id)
+            self.undispatched.popleft()
             task = asyncio.create_task(self._send(message, paid))
             self.tasks.add(task)
             task.add_done_callback(self.tasks.discard)
+        self._measure(len(batch), size, self.limiter.now() - started)
         return len(batch)
+
+    def _measure(self, dispatched: int, asked: int, elapsed_s: float) -> None:
+        # A short batch measures the queue, not the sender.
+        if dispatched < asked or dispatched < 2 or elapsed_s <= 0:
+            return
+        self.measured_rate += RATE_SMOOTHING * (dispatched / elapsed_s - self.measured_rate)
 
     async def _take_slot(self, paid: bool) -> None:
         if self.paid_limiter is None:
@@ -256,30 +296,40 @@ class OutboxSender:
         await pacing.acquire()
         counting.record()
 
-    async def _claim(self) -> list[OutboxMessage]:
+    async def _claim(self, size: int | None = None) -> list[ClaimedMessage]:
+        size = size or self.batch_size
         now = self.limiter.now()
         self.chat_ready_at = {
             chat: ready for chat, ready in self.chat_ready_at.items() if ready > now
         }
-        async with self.database.transaction() as session:
-            repository = OutboxRepository(session)
-            candidates = await repository.claim_due(
-                utcnow(), self.batch_size * OVERFETCH, self.chat_ready_at.keys()
-            )
-            # Queued before the ban, or by a path that does not know of it: never sent.
-            banned = [message.id for message, recipient_banned in candidates if recipient_banned]
-            if banned:
-                await repository.drop(banned, "recipient banned")
-            batch = _one_per_chat(
-                [message for message, recipient_banned in candidates if not recipient_banned],
-                self.batch_size,
-            )
-            if batch:
-                await repository.mark_sending([message.id for message in batch], utcnow())
-        self.undispatched = [message.id for message in batch]
+        delivered, self.delivered = self.delivered, []
+        try:
+            async with self.database.transaction() as session:
+                repository = OutboxRepository(session)
+                await repository.mark_sent(delivered)
+                candidates = await repository.claim_due(
+                    utcnow(), size * OVERFETCH, self.chat_ready_at.keys()
+                )
+                # Queued before the ban, or by a path that does not know of it: never sent.
+                banned = [
+                    message.id for message, recipient_banned in candidates if recipient_banned
+                ]
+                if banned:
+                    await repository.drop(banned, "recipient banned")
+                batch = _one_per_chat(
+                    [message for message, recipient_banned in candidates if not recipient_banned],
+                    size,
+                )
+                if batch:
+                    await repository.mark_sending([message.id for message in batch], utcnow())
+        except BaseException:
+            # Not recorded yet: the next transaction records them.
+            self.delivered = delivered + self.delivered
+            raise
+        self.undispatched = deque(message.id for message in batch)
         return batch
 
-    async def _deliver(self, message: OutboxMessage, paid: bool) -> int:
+    async def _deliver(self, message: ClaimedMessage, paid: bool) -> int:
         """Sends the message, or applies the edit; returns the Telegram message id."""
         if message.edit_of_id is None:
             return await self._send_new(message, paid)
@@ -301,7 +351,7 @@ class OutboxSender:
         )
         return original.telegram_message_id
 
-    async def _send_new(self, message: OutboxMessage, paid: bool) -> int:
+    async def _send_new(self, message: ClaimedMessage, paid: bool) -> int:
         markup = reply_markup(message.buttons)
         # None leaves the field off the request.
         allow_paid_broadcast = True if paid else None
@@ -324,7 +374,7 @@ class OutboxSender:
             )
         return sent.message_id
 
-    async def _send(self, message: OutboxMessage, paid: bool) -> None:
+    async def _send(self, message: ClaimedMessage, paid: bool) -> None:
         try:
             telegram_message_id = await self._deliver(message, paid)
         except OriginalNotSentYet:
@@ -357,18 +407,17 @@ class OutboxSender:
             await self._write_retry(message, f"{type(error).__name__}: {error}")
         else:
             metrics.messages_sent.labels(Priority(message.priority).name).inc()
-            async with self.database.transaction() as session:
-                await OutboxRepository(session).mark_sent(message.id, telegram_message_id, utcnow())
+            self.delivered.append(Delivered(message.id, telegram_message_id, utcnow()))
         finally:
             self.in_flight_limit.release()
 
-    async def _write_give_back(self, message: OutboxMessage, retry_after: float) -> None:
+    async def _write_give_back(self, message: ClaimedMessage, retry_after: float) -> None:
         async with self.database.transaction() as session:
             await OutboxRepository(session).give_back(
-                message.id, utcnow() + timedelta(seconds=retry_after)
+                [message.id], utcnow() + timedelta(seconds=retry_after)
             )
 
-    async def _write_blocked(self, message: OutboxMessage, reason: str) -> None:
+    async def _write_blocked(self, message: ClaimedMessage, reason: str) -> None:
         async with self.database.transaction() as session:
             repository = OutboxRepository(session)
             await repository.finish(message.id, OutboxStatus.dropped, reason)
@@ -379,7 +428,7 @@ class OutboxSender:
         )
 
     async def _write_finish(
-        self, message: OutboxMessage, status: OutboxStatus, reason: str
+        self, message: ClaimedMessage, status: OutboxStatus, reason: str
     ) -> None:
         async with self.database.transaction() as session:
             await OutboxRepository(session).finish(message.id, status, reason)
@@ -388,7 +437,7 @@ class OutboxSender:
             extra={"outbox_id": message.id, "status": status.value, "reason": reason},
         )
 
-    async def _write_retry(self, message: OutboxMessage, reason: str) -> None:
+    async def _write_retry(self, message: ClaimedMessage, reason: str) -> None:
         attempts = message.attempts + 1
         if attempts >= self.max_attempts:
             await self._write_finish(
@@ -402,20 +451,24 @@ class OutboxSender:
             )
 
     async def _wind_down(self) -> None:
-        """A clean stop finishes the calls in flight and puts claimed, unsent rows back."""
+        """A clean stop finishes the calls in flight, records what was delivered and puts
+        claimed, unsent rows back."""
         if self.tasks:
             await asyncio.gather(*self.tasks, return_exceptions=True)
-        if self.undispatched:
-            async with self.database.transaction() as session:
-                repository = OutboxRepository(session)
-                for message_id in self.undispatched:
-                    await repository.give_back(message_id, utcnow())
-            self.undispatched = []
+        if not self.delivered and not self.undispatched:
+            return
+        async with self.database.transaction() as session:
+            repository = OutboxRepository(session)
+            await repository.mark_sent(self.delivered)
+            if self.undispatched:
+                await repository.give_back(self.undispatched, utcnow())
+        self.delivered = []
+        self.undispatched = deque()
 
 
-def _one_per_chat(candidates: Sequence[OutboxMessage], limit: int) -> list[OutboxMessage]:
+def _one_per_chat(candidates: Sequence[ClaimedMessage], limit: int) -> list[ClaimedMessage]:
     """A chat takes one message per interval, so one per batch; the rest wait their turn."""
-    chosen: dict[int, OutboxMessage] = {}
+    chosen: dict[int, ClaimedMessage] = {}
     for message in candidates:
         if message.chat_id not in chosen:
             chosen[message.chat_id] = message
