@@ -5,9 +5,15 @@ from __future__ import annotations
 import asyncio
 import inspect
 import json
-from collections.abc import Awaitable, Callable
+import shutil
+import socket
+import subprocess
+import time
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 
 import httpx
+import pytest
 
 from signalhub.bot.dispatcher import create_bot
 from signalhub.config import Settings
@@ -97,3 +103,46 @@ async def push_snapshot(
     headers = signed_headers(device_id, secret, "POST", "/api/v1/ea/snapshot", body)
     headers["Content-Type"] = "application/json"
     return await client.post("/api/v1/ea/snapshot", content=body, headers=headers)
+
+
+@contextmanager
+def redis_server(port: int) -> Iterator[str]:
+    """A real, throw-away `redis-server` on `port` (nothing saved), stopped on exit: the way to
+    take Redis away from code under test and give it back on the same address."""
+    process = subprocess.Popen(
+        [
+            "redis-server",
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=1) as probe:
+                    probe.sendall(b"PING\r\n")
+                    if probe.recv(16).startswith(b"+PONG"):
+                        break
+            except OSError:
+                pass
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"redis-server did not start on port {port}")
+            time.sleep(0.05)
+        yield f"redis://127.0.0.1:{port}/0"
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+needs_redis_server = pytest.mark.skipif(
+    shutil.which("redis-server") is None, reason="needs the redis-server binary"
+)

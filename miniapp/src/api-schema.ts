@@ -1155,7 +1155,8 @@ export interface paths {
         };
         /**
          * Readyz
-         * @description Ready to serve: the database answers.
+         * @description Ready to serve: the database answers. Redis, when configured, is reported but does not
+         *     make the instance unready: without it rate limits are counted per process.
          */
         get: operations["readyz_readyz_get"];
         put?: never;
@@ -5890,7 +5891,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Successful Response */
+            /** @description Ready; `status: degraded` names a component that is degraded */
             200: {
                 headers: {
                     [name: string]: unknown;

@@ -24,10 +24,11 @@ from signalhub.devices.nonces import build_nonce_store
 from signalhub.devices.routes import EA_MAX_BODY_BYTES, EA_PATH_PREFIX
 from signalhub.devices.traffic import DeviceTraffic, device_connections
 from signalhub.errors import AppError
+from signalhub.kit import logging as signalhub_logging
 from signalhub.kit.logging import masker
 from signalhub.kit.ratelimit import build_rate_limiter
 from signalhub.miniapp.location import candidates, find_dist
-from signalhub.ops.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
+from signalhub.ops.middleware import RequestBodyMiddleware, RequestContextMiddleware
 from signalhub.positions.reader import build_positions_reader
 from signalhub.worker.runner import Worker
 
@@ -84,12 +85,22 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.include_router(api.router)
     _install_error_handlers(app)
     app.add_middleware(
-        BodySizeLimitMiddleware,
+        RequestBodyMiddleware,
         max_bytes=settings.max_body_bytes,
+        read_timeout_s=settings.body_read_timeout_s,
         path_limits={EA_PATH_PREFIX: EA_MAX_BODY_BYTES, SNAPSHOT_PATH: SNAPSHOT_MAX_BODY_BYTES},
     )
     app.add_middleware(RequestContextMiddleware)
     return app
+
+
+def create_served_app() -> FastAPI:
+    """The factory `signalhub serve` gives uvicorn. Every worker process of `--workers N` is a
+    fresh interpreter that imports and calls it, so logging (JSON lines, masking) is set up
+    here, in the process that serves, not only in the one that parsed the command line."""
+    settings = get_settings()
+    signalhub_logging.configure(settings.log_level)
+    return create_app(settings)
 
 
 def _register_secrets(settings: Settings) -> None:

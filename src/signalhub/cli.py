@@ -56,12 +56,15 @@ def serve(args: argparse.Namespace, settings: Settings) -> int:
     own_metrics_dir = metrics_multiprocess.enable(settings.metrics_dir, processes=args.workers)
     try:
         uvicorn.run(
-            "signalhub.app:create_app",
+            "signalhub.app:create_served_app",
             factory=True,
             host=args.host or settings.host,
             port=args.port or settings.port,
             workers=args.workers,
+            # Logging is ours (`create_served_app` sets it up in every worker), and so is the
+            # access line: uvicorn's would log the path with its query string, unmasked.
             log_config=None,
+            access_log=False,
             proxy_headers=True,
             # A worker answers health checks only once it has re-imported this module, which
             # takes over uvicorn's 5 s default on a loaded host: it was killed in a loop.

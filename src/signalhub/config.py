@@ -75,6 +75,7 @@ class Settings(BaseSettings):
     support_contact: str = Field(default="@signalhub_support", min_length=1, max_length=200)
     log_level: str = "INFO"
     max_body_bytes: int = 1024 * 1024
+    body_read_timeout_s: float = Field(default=10.0, gt=0, le=300)
     signal_fanout_batch_size: int = Field(default=500, ge=1, le=5000)
     approvals_stream_heartbeat_s: float = Field(default=15.0, gt=0, le=300)
     broker_gateway: BrokerGatewayName = BrokerGatewayName.ea_bridge

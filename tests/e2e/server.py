@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -51,6 +52,8 @@ def running_server(
         cwd=cwd,
         stdout=log,
         stderr=log,
+        # Its own process group, so that its workers can be killed with it if it hangs.
+        start_new_session=True,
     )
     base_url = f"http://127.0.0.1:{port}"
     try:
@@ -67,5 +70,9 @@ def running_server(
         yield base_url
     finally:
         process.terminate()
-        process.wait(timeout=60)
+        try:
+            process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
         log.close()

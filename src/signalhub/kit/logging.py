@@ -66,6 +66,8 @@ class JsonFormatter(logging.Formatter):
             "level": record.levelname.lower(),
             "logger": record.name,
             "message": record.getMessage(),
+            # `serve --workers N` interleaves N processes on one stream.
+            "pid": record.process,
         }
         request_id = request_id_var.get()
         if request_id:

@@ -4,14 +4,36 @@ instances must share the count."""
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
+from enum import StrEnum
 from typing import Protocol
 
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+logger = logging.getLogger(__name__)
+
+# How long a failed Redis stays unasked: short, so the shared count is back soon after Redis is,
+# yet an outage costs one connection attempt per process per period, not one per request.
+REDIS_RETRY_AFTER_S = 5.0
+# A Redis that accepts connections but never answers would otherwise hold every sign-in.
+REDIS_TIMEOUT_S = 0.5
+
+
+class SharedState(StrEnum):
+    """Whether the counts are shared between processes, as `/readyz` reports it."""
+
+    ok = "ok"
+    degraded = "degraded"
 
 
 class RateLimiter(Protocol):
     async def allow(self, key: str, limit: int, window_s: int) -> bool: ...
+
+    async def shared_state(self) -> SharedState | None:
+        """None when the counts were never meant to be shared (no Redis configured)."""
+        ...
 
     async def close(self) -> None: ...
 
@@ -32,24 +54,74 @@ class MemoryRateLimiter:
             self._windows[key] = (window, count + 1)
         return count + 1 <= limit
 
+    async def shared_state(self) -> SharedState | None:
+        return None
+
     async def close(self) -> None:
         self._windows.clear()
 
 
 class RedisRateLimiter:
-    def __init__(self, url: str) -> None:
-        self._redis: Redis = Redis.from_url(url)
+    """Counts in Redis. While Redis does not answer, a per-process count takes over (the limit
+    then holds per process, not across them) and Redis is asked again after `retry_after_s`:
+    a Redis outage degrades the limit instead of failing every request it guards."""
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        retry_after_s: float = REDIS_RETRY_AFTER_S,
+        timeout_s: float = REDIS_TIMEOUT_S,
+    ) -> None:
+        self._redis: Redis = Redis.from_url(
+            url, socket_connect_timeout=timeout_s, socket_timeout=timeout_s
+        )
+        self._fallback = MemoryRateLimiter()
+        self._retry_after_s = retry_after_s
+        # Monotonic time before which Redis is not asked; None while Redis answers.
+        self._retry_at: float | None = None
 
     async def allow(self, key: str, limit: int, window_s: int) -> bool:
+        if self._retry_at is not None and time.monotonic() < self._retry_at:
+            return await self._fallback.allow(key, limit, window_s)
         window_key = f"signalhub:ratelimit:{key}:{int(time.time()) // window_s}"
-        async with self._redis.pipeline(transaction=True) as pipeline:
-            pipeline.incr(window_key)
-            pipeline.expire(window_key, window_s)
-            count, _ = await pipeline.execute()
+        try:
+            async with self._redis.pipeline(transaction=True) as pipeline:
+                pipeline.incr(window_key)
+                pipeline.expire(window_key, window_s)
+                count, _ = await pipeline.execute()
+        except RedisError as error:
+            self._redis_failed(error)
+            return await self._fallback.allow(key, limit, window_s)
+        self._redis_answered()
         return int(count) <= limit
+
+    async def shared_state(self) -> SharedState:
+        """Asks Redis now, so a probe sees an outage (or its end) before the next sign-in does."""
+        try:
+            await self._redis.ping()
+        except RedisError as error:
+            self._redis_failed(error)
+            return SharedState.degraded
+        self._redis_answered()
+        return SharedState.ok
+
+    def _redis_failed(self, error: RedisError) -> None:
+        if self._retry_at is None:
+            logger.warning(
+                "redis unreachable: rate limits are counted per process until it answers",
+                extra={"error": type(error).__name__, "retry_after_s": self._retry_after_s},
+            )
+        self._retry_at = time.monotonic() + self._retry_after_s
+
+    def _redis_answered(self) -> None:
+        if self._retry_at is not None:
+            self._retry_at = None
+            logger.info("redis answers again: rate limits are shared between processes")
 
     async def close(self) -> None:
         await self._redis.aclose()
+        await self._fallback.close()
 
 
 def build_rate_limiter(redis_url: str | None) -> RateLimiter:

@@ -1,7 +1,9 @@
-"""Pure ASGI middleware: request id, access log and metrics; a body-size limit."""
+"""Pure ASGI middleware: request id, access log and metrics; a body-size limit and a body read
+timeout."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import re
@@ -17,6 +19,8 @@ logger = logging.getLogger("signalhub.http")
 # A caller's own request id is kept when it is a plain token (a UUID, a trace id); anything else
 # is replaced, so the access line holds nothing a client could smuggle into the logs.
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
+# nginx's name for "the client closed the connection before we answered": not a server error.
+CLIENT_CLOSED_REQUEST = 499
 
 
 class RequestContextMiddleware:
@@ -30,8 +34,16 @@ class RequestContextMiddleware:
         incoming = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")
         request_id = incoming if _REQUEST_ID.fullmatch(incoming) else uuid.uuid4().hex
         token = request_id_var.set(request_id)
-        status = 500
+        status: int | None = None
+        disconnected = False
         started = time.perf_counter()
+
+        async def receive_watching_disconnect() -> Message:
+            nonlocal disconnected
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                disconnected = True
+            return message
 
         async def send_with_id(message: Message) -> None:
             nonlocal status
@@ -42,9 +54,15 @@ class RequestContextMiddleware:
             await send(message)
 
         try:
-            await self.app(scope, receive, send_with_id)
+            await self.app(scope, receive_watching_disconnect, send_with_id)
         finally:
+            if status is None:
+                # Nothing was answered: the client left first, or the app failed (the error
+                # handler outside this middleware answers 500 and logs the traceback).
+                status = CLIENT_CLOSED_REQUEST if disconnected else 500
             elapsed = time.perf_counter() - started
+            # The route template, never the requested path: a path or its query string can hold
+            # a token, and this line is not masked.
             route = getattr(scope.get("route"), "path", "unmatched")
             http_requests.labels(scope["method"], route, str(status)).inc()
             http_latency.labels(scope["method"], route).observe(elapsed)
@@ -61,16 +79,24 @@ class RequestContextMiddleware:
             request_id_var.reset(token)
 
 
-class BodySizeLimitMiddleware:
-    """Answers 413 for a body over the limit, whether or not Content-Length announces it.
-    `path_limits` sets another limit for every path under a prefix (e.g. the EA API); the longest
-    matching prefix wins, so one endpoint can differ from its API's."""
+class RequestBodyMiddleware:
+    """Reads the whole body before the app sees it, so that the app never waits on a client:
+    413 for a body over the limit, whether or not Content-Length announces it; 408 when no part
+    of the body arrives for `read_timeout_s` (a client that stalls would otherwise hold a
+    connection and a handler forever). `path_limits` sets another size limit for every path
+    under a prefix (e.g. the EA API); the longest matching prefix wins, so one endpoint can
+    differ from its API's."""
 
     def __init__(
-        self, app: ASGIApp, max_bytes: int, path_limits: dict[str, int] | None = None
+        self,
+        app: ASGIApp,
+        max_bytes: int,
+        read_timeout_s: float,
+        path_limits: dict[str, int] | None = None,
     ) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.read_timeout_s = read_timeout_s
         self.path_limits = path_limits or {}
 
     def _limit_for(self, path: str) -> int:
@@ -84,21 +110,42 @@ class BodySizeLimitMiddleware:
             await self.app(scope, receive, send)
             return
         max_bytes = self._limit_for(scope["path"])
-        declared = dict(scope["headers"]).get(b"content-length")
+        headers = dict(scope["headers"])
+        declared = headers.get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > max_bytes:
-            await self._reject(send, max_bytes)
+            await _reject(
+                send, 413, "payload_too_large", f"Request body is over {max_bytes} bytes."
+            )
             return
+        # A request that announces no body (most GETs) has its one message ready: no timer for
+        # it, as a timer costs more than the rest of this middleware.
+        announces_body = declared not in (None, b"0") or b"transfer-encoding" in headers
 
         chunks: list[bytes] = []
         received = 0
         while True:
-            message = await receive()
+            if announces_body:
+                try:
+                    async with asyncio.timeout(self.read_timeout_s):
+                        message = await receive()
+                except TimeoutError:
+                    await _reject(
+                        send,
+                        408,
+                        "request_timeout",
+                        f"No part of the request body arrived for {self.read_timeout_s:g} s.",
+                    )
+                    return
+            else:
+                message = await receive()
             if message["type"] == "http.disconnect":
                 return
             chunk = message.get("body", b"")
             received += len(chunk)
             if received > max_bytes:
-                await self._reject(send, max_bytes)
+                await _reject(
+                    send, 413, "payload_too_large", f"Request body is over {max_bytes} bytes."
+                )
                 return
             chunks.append(chunk)
             if not message.get("more_body", False):
@@ -116,23 +163,20 @@ class BodySizeLimitMiddleware:
 
         await self.app(scope, replay, send)
 
-    async def _reject(self, send: Send, max_bytes: int) -> None:
-        payload = json.dumps(
-            {
-                "error": {
-                    "code": "payload_too_large",
-                    "message": f"Request body is over {max_bytes} bytes.",
-                }
-            }
-        ).encode()
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 413,
-                "headers": [
-                    (b"content-type", b"application/json"),
-                    (b"content-length", str(len(payload)).encode()),
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": payload})
+
+async def _reject(send: Send, status: int, code: str, message: str) -> None:
+    """Answers before the body was read to its end, so the connection cannot carry another
+    request: `Connection: close` makes the server close it after this answer."""
+    payload = json.dumps({"error": {"code": code, "message": message}}).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(payload)).encode()),
+                (b"connection", b"close"),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": payload})

@@ -1,11 +1,12 @@
 from __future__ import annotations
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST
 from pydantic import BaseModel
 
 from signalhub.dependencies import BotUsernameDep, DatabaseDep, SessionDep, SettingsDep
+from signalhub.kit.ratelimit import RateLimiter, SharedState
 from signalhub.kit.time import utcnow
 from signalhub.models import PaymentMethod
 from signalhub.ops.metrics import PriorityBacklog, exposition
@@ -26,15 +27,34 @@ async def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/readyz", responses={503: {"description": "Database unreachable"}})
-async def readyz(database: DatabaseDep) -> Response:
-    """Ready to serve: the database answers."""
-    if await database.ping():
-        return JSONResponse({"status": "ready", "database": "ok"})
-    return JSONResponse(
-        {"error": {"code": "database_unavailable", "message": "The database does not answer."}},
-        status_code=503,
-    )
+@router.get(
+    "/readyz",
+    responses={
+        200: {"description": "Ready; `status: degraded` names a component that is degraded"},
+        503: {"description": "Database unreachable"},
+    },
+)
+async def readyz(request: Request, database: DatabaseDep) -> Response:
+    """Ready to serve: the database answers. Redis, when configured, is reported but does not
+    make the instance unready: without it rate limits are counted per process."""
+    if not await database.ping():
+        return JSONResponse(
+            {
+                "error": {
+                    "code": "database_unavailable",
+                    "message": "The database does not answer.",
+                }
+            },
+            status_code=503,
+        )
+    body = {"status": "ready", "database": "ok"}
+    limiter: RateLimiter = request.app.state.rate_limiter
+    redis = await limiter.shared_state()
+    if redis is not None:
+        body["redis"] = redis.value
+        if redis is SharedState.degraded:
+            body["status"] = "degraded"
+    return JSONResponse(body)
 
 
 @router.get("/metrics", response_class=Response)
