@@ -97,13 +97,18 @@ describe('routing', () => {
     expect(auth.accessToken()).toBeNull();
   });
 
-  it('lands on the tabs after QR sign-in', async () => {
+  it('lands on the tabs after QR sign-in, once the browser accepted the account', async () => {
     mockFetch({
       'POST /oauth/mini_app/start': ok({ ...qrStart, interval: 0 }),
-      'POST /oauth/mini_app/callback': ok(tokens('qr')),
+      'POST /oauth/mini_app/callback': ok({
+        status: 'awaiting_acceptance',
+        account: { first_name: 'Anna', username: null, initial: 'A' },
+      }),
+      'POST /oauth/mini_app/accept': ok(tokens('qr')),
       ...NO_APPROVALS,
     });
     const auth = launch('/miniapp/login');
+    await userEvent.click(await screen.findByRole('button', { name: 'Accept' }));
     expect(await screen.findByText('No pending approvals')).toBeInTheDocument();
     expect(window.location.pathname).toBe('/miniapp/approvals');
     expect(auth.accessToken()).toBe('access-qr');

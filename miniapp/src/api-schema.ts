@@ -1085,6 +1085,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/oauth/mini_app/accept": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Accept Browser Sign In
+         * @description The browser's user accepts the account the poll showed: the same tokens as the Telegram
+         *     sign-in. Signed like the poll, with the browser's private poll secret.
+         */
+        post: operations["accept_browser_sign_in_oauth_mini_app_accept_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/oauth/mini_app/callback": {
         parameters: {
             query?: never;
@@ -1096,9 +1117,30 @@ export interface paths {
         put?: never;
         /**
          * Poll Browser Sign In
-         * @description Poll until the user confirmed in the bot; then the same tokens as the Telegram sign-in.
+         * @description Poll until someone confirms in the bot; then show the browser's user which Telegram account
+         *     it was. Tokens come only from /accept, so a stranger's confirmation signs nobody in.
          */
         post: operations["poll_browser_sign_in_oauth_mini_app_callback_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/oauth/mini_app/refuse": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Refuse Browser Sign In
+         * @description "Not me": rule out the account that confirmed and keep waiting with the same code.
+         */
+        post: operations["refuse_browser_sign_in_oauth_mini_app_refuse_post"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1679,6 +1721,21 @@ export interface components {
              */
             dropped: number;
         };
+        /** ConfirmingAccountOut */
+        ConfirmingAccountOut: {
+            /** First Name */
+            first_name: string;
+            /**
+             * Initial
+             * @description one letter for the avatar
+             */
+            initial: string;
+            /**
+             * Username
+             * @description without the @; null when the account has none
+             */
+            username: string | null;
+        };
         /** CtaReport */
         CtaReport: {
             /** Start Param */
@@ -1913,7 +1970,21 @@ export interface components {
              */
             server: string;
         };
-        /** LoginPoll */
+        /** LoginAwaitingAcceptance */
+        LoginAwaitingAcceptance: {
+            /** @description who confirmed in Telegram: show it, then accept or refuse */
+            account: components["schemas"]["ConfirmingAccountOut"];
+            /**
+             * Status
+             * @default awaiting_acceptance
+             * @constant
+             */
+            status: "awaiting_acceptance";
+        };
+        /**
+         * LoginPoll
+         * @description The browser's signed request: its poll, its acceptance or its refusal.
+         */
         LoginPoll: {
             /** Auth Code */
             auth_code: string;
@@ -5784,7 +5855,7 @@ export interface operations {
             };
         };
     };
-    poll_browser_sign_in_oauth_mini_app_callback_post: {
+    accept_browser_sign_in_oauth_mini_app_accept_post: {
         parameters: {
             query?: never;
             header?: never;
@@ -5806,12 +5877,114 @@ export interface operations {
                     "application/json": components["schemas"]["TokenResponse"];
                 };
             };
-            /** @description authorization_pending, slow_down, access_denied, expired_token, invalid_grant, invalid_signature */
+            /** @description invalid_grant, invalid_signature, expired_token */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description login_not_confirmed: nothing to accept yet */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    poll_browser_sign_in_oauth_mini_app_callback_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["LoginPoll"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LoginAwaitingAcceptance"];
+                };
+            };
+            /** @description authorization_pending, slow_down, invalid_grant, invalid_signature, expired_token */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    refuse_browser_sign_in_oauth_mini_app_refuse_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["LoginPoll"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
                 content?: never;
+            };
+            /** @description invalid_grant, invalid_signature, expired_token */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description login_not_confirmed: nothing to refuse */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
             };
             /** @description Validation Error */
             422: {

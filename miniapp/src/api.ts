@@ -22,6 +22,8 @@ export type Tier = Schemas['Tier'];
 export type TokenResponse = Schemas['TokenResponse'];
 export type AppConfig = Schemas['AppConfigOut'];
 export type QrStart = Schemas['LoginStarted'];
+export type QrConfirmation = Schemas['LoginAwaitingAcceptance'];
+export type ConfirmingAccount = Schemas['ConfirmingAccountOut'];
 export type PaymentStatus = Schemas['PaymentStatus'];
 export type Payment = Schemas['PaymentOut'];
 export type Billing = Schemas['BillingOut'];
@@ -123,8 +125,13 @@ export const publicApi = {
   refresh: (refreshToken: string) =>
     postJson<TokenResponse>('/api/v1/auth/refresh', { refresh_token: refreshToken }),
   startQrLogin: () => postJson<QrStart>('/oauth/mini_app/start'),
+  /** Resolves once someone confirmed in the bot: the account the browser's user must accept. */
   pollQrLogin: (authCode: string, signature: string) =>
-    postJson<TokenResponse>('/oauth/mini_app/callback', { auth_code: authCode, signature }),
+    postJson<QrConfirmation>('/oauth/mini_app/callback', { auth_code: authCode, signature }),
+  acceptQrLogin: (authCode: string, signature: string) =>
+    postJson<TokenResponse>('/oauth/mini_app/accept', { auth_code: authCode, signature }),
+  refuseQrLogin: (authCode: string, signature: string) =>
+    postJson<null>('/oauth/mini_app/refuse', { auth_code: authCode, signature }),
 };
 
 export interface Credentials {

@@ -4,6 +4,7 @@ Telegram Web passes them), against the real backend."""
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 from urllib.parse import parse_qsl, quote, urlsplit
 
 import httpx
@@ -22,6 +23,7 @@ from tests.fakes.telegram_api import BOT_USERNAME, FakeTelegramAPI
 pytestmark = pytest.mark.browser
 
 TRADER = 777_001
+STRANGER = 777_666
 
 
 def signed_launch(base_url: str) -> str:
@@ -99,11 +101,8 @@ async def test_access_token_is_refreshed_before_it_expires(page: Page, live_serv
     assert set(billing_statuses) == {200}
 
 
-async def test_qr_sign_in_confirmed_in_the_bot(
-    page: Page, live_server: str, telegram_api: FakeTelegramAPI
-) -> None:
-    """A desktop browser: QR page → the user opens the deep link in Telegram → the bot shows the
-    match code → Confirm → the browser's next poll signs it in and lands on the tabs."""
+async def open_qr_page(page: Page, live_server: str) -> tuple[str, str]:
+    """The browser's sign-in page: the deep link's start parameter and the match code."""
     await page.goto(f"{live_server}/miniapp/login")
     link = page.get_by_test_id("login-link")
     await expect(link).to_be_visible()
@@ -111,37 +110,72 @@ async def test_qr_sign_in_confirmed_in_the_bot(
     assert deep_link is not None
     assert deep_link.startswith(f"https://t.me/{BOT_USERNAME}?start=login_")
     start_parameter = dict(parse_qsl(urlsplit(deep_link).query))["start"]
-    match_code = await page.get_by_test_id("match-code").inner_text()
+    return start_parameter, await page.get_by_test_id("match-code").inner_text()
 
+
+async def answer_in_the_bot(
+    live_server: str,
+    telegram_api: FakeTelegramAPI,
+    telegram_id: int,
+    start_parameter: str,
+    button: str,
+) -> dict[str, str]:
+    """Opens the deep link as `telegram_id` and taps Confirm or Deny; returns the bot's message."""
     async with httpx.AsyncClient(base_url=live_server) as telegram:
-        opened = await updates.post(telegram, updates.command(TRADER, f"/start {start_parameter}"))
+        opened = await updates.post(
+            telegram, updates.command(telegram_id, f"/start {start_parameter}")
+        )
         assert opened.status_code == 200
-        shown = telegram_api.of("sendMessage")[-1].params
-        assert match_code in shown["text"]
-        confirm = shown["reply_markup"]["inline_keyboard"][0][0]
-        assert confirm["text"] == "Confirm"
-        confirmed = await updates.post(telegram, updates.callback(TRADER, confirm["callback_data"]))
-        assert confirmed.status_code == 200
+        shown: dict[str, Any] = telegram_api.of("sendMessage")[-1].params
+        buttons = {b["text"]: b for b in shown["reply_markup"]["inline_keyboard"][0]}
+        tapped = await updates.post(
+            telegram, updates.callback(telegram_id, buttons[button]["callback_data"])
+        )
+        assert tapped.status_code == 200
+    return shown
+
+
+async def test_qr_sign_in_confirmed_in_the_bot_and_accepted_in_the_browser(
+    page: Page, live_server: str, telegram_api: FakeTelegramAPI
+) -> None:
+    """A desktop browser: QR page → the user opens the deep link in Telegram → the bot shows the
+    match code → Confirm → the browser shows who confirmed → Accept → the tabs."""
+    start_parameter, match_code = await open_qr_page(page, live_server)
+    shown = await answer_in_the_bot(live_server, telegram_api, TRADER, start_parameter, "Confirm")
+    assert match_code in shown["text"]
+
+    await expect(page.get_by_test_id("qr-account")).to_have_text(
+        f"Sign in as Trader (@trader{TRADER})?", timeout=15_000
+    )
+    await expect(page.get_by_test_id("qr-avatar")).to_have_text("T")
+    await expect(page.get_by_test_id("tab-approvals")).to_have_count(0)
+    await page.get_by_role("button", name="Accept").click()
 
     await expect(page.get_by_test_id("tab-approvals")).to_be_visible(timeout=15_000)
     await page.get_by_test_id("tab-billing").click()
     await expect(page.get_by_test_id("billing-tier")).to_have_text("Free")
 
 
-async def test_qr_sign_in_denied_in_the_bot_shows_the_refusal(
+async def test_qr_sign_in_a_stranger_is_refused_and_the_owner_signs_in(
     page: Page, live_server: str, telegram_api: FakeTelegramAPI
 ) -> None:
-    await page.goto(f"{live_server}/miniapp/login")
-    link = page.get_by_test_id("login-link")
-    await expect(link).to_be_visible()
-    deep_link = await link.get_attribute("href")
-    assert deep_link is not None
-    start_parameter = dict(parse_qsl(urlsplit(deep_link).query))["start"]
+    """Login CSRF: an onlooker denies, then another confirms with the code on the screen. The
+    denial changes nothing; the browser shows the stranger's name and its user says Not me; the
+    owner confirms with the same code and accepts."""
+    start_parameter, _ = await open_qr_page(page, live_server)
+    await answer_in_the_bot(live_server, telegram_api, STRANGER, start_parameter, "Deny")
+    await answer_in_the_bot(live_server, telegram_api, STRANGER + 1, start_parameter, "Confirm")
 
-    async with httpx.AsyncClient(base_url=live_server) as telegram:
-        await updates.post(telegram, updates.command(TRADER, f"/start {start_parameter}"))
-        deny = telegram_api.of("sendMessage")[-1].params["reply_markup"]["inline_keyboard"][0][1]
-        await updates.post(telegram, updates.callback(TRADER, deny["callback_data"]))
+    await expect(page.get_by_test_id("qr-account")).to_contain_text(
+        f"@trader{STRANGER + 1}", timeout=15_000
+    )
+    await page.get_by_role("button", name="Not me").click()
+    await expect(page.get_by_test_id("qr-notice")).to_contain_text("was not signed in")
+    await expect(page.get_by_test_id("qr-code")).to_be_visible()
 
-    await expect(page.get_by_test_id("qr-error")).to_contain_text("declined", timeout=15_000)
-    await expect(page.get_by_test_id("tab-approvals")).to_have_count(0)
+    await answer_in_the_bot(live_server, telegram_api, TRADER + 1, start_parameter, "Confirm")
+    await expect(page.get_by_test_id("qr-account")).to_contain_text(
+        f"@trader{TRADER + 1}", timeout=15_000
+    )
+    await page.get_by_role("button", name="Accept").click()
+    await expect(page.get_by_test_id("tab-approvals")).to_be_visible(timeout=15_000)

@@ -5,7 +5,7 @@ from datetime import datetime
 from sqlalchemy import delete, select, update
 
 from signalhub.kit.repository import Repository
-from signalhub.models import LoginRequest, RefreshToken
+from signalhub.models import LoginRefusal, LoginRequest, RefreshToken
 
 
 class RefreshTokenRepository(Repository):
@@ -66,3 +66,18 @@ class LoginRequestRepository(Repository):
             delete(LoginRequest).where(LoginRequest.expires_at < before)
         )
         return int(getattr(result, "rowcount", 0) or 0)
+
+
+class LoginRefusalRepository(Repository):
+    async def find(self, login_request_id: int, user_id: int) -> LoginRefusal | None:
+        return await self.session.scalar(
+            select(LoginRefusal).where(
+                LoginRefusal.login_request_id == login_request_id,
+                LoginRefusal.user_id == user_id,
+            )
+        )
+
+    async def add(self, refusal: LoginRefusal) -> LoginRefusal:
+        self.session.add(refusal)
+        await self.session.flush()
+        return refusal

@@ -1,11 +1,14 @@
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from typing import Literal
+
+from fastapi import APIRouter, Request, Response, status
 from pydantic import BaseModel, Field
 
 from signalhub.auth import device_flow, service
 from signalhub.auth.schemas import RefreshRequest, TelegramSignIn, TokenResponse
 from signalhub.dependencies import BotUsernameDep, SessionDep, SettingsDep, SigninRateLimit
+from signalhub.errors import ErrorBody
 from signalhub.kit.time import utcnow
 from signalhub.ops.metrics import counting_signin
 
@@ -41,9 +44,14 @@ class LoginStarted(BaseModel):
 
 
 class LoginPoll(BaseModel):
-    auth_code: str = Field(min_length=1, max_length=64)
+    """The browser's signed request: its poll, its acceptance or its refusal."""
+
+    auth_code: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")
     signature: str = Field(
-        min_length=1, max_length=128, description="hex HMAC_SHA256(poll_secret, auth_code)"
+        min_length=1,
+        max_length=128,
+        pattern=r"^[0-9A-Fa-f]+$",
+        description="hex HMAC_SHA256(poll_secret, auth_code)",
     )
 
 
@@ -63,19 +71,68 @@ async def start_browser_sign_in(
     return LoginStarted(**started.__dict__)
 
 
+class ConfirmingAccountOut(BaseModel):
+    first_name: str
+    username: str | None = Field(description="without the @; null when the account has none")
+    initial: str = Field(description="one letter for the avatar")
+
+
+class LoginAwaitingAcceptance(BaseModel):
+    status: Literal["awaiting_acceptance"] = "awaiting_acceptance"
+    account: ConfirmingAccountOut = Field(
+        description="who confirmed in Telegram: show it, then accept or refuse"
+    )
+
+
+POLL_ERRORS = "invalid_grant, invalid_signature, expired_token"
+
+
 @oauth_router.post(
     "/callback",
-    response_model=TokenResponse,
+    response_model=LoginAwaitingAcceptance,
     responses={
         400: {
-            "description": "authorization_pending, slow_down, access_denied, expired_token, "
-            "invalid_grant, invalid_signature"
+            "model": ErrorBody,
+            "description": f"authorization_pending, slow_down, {POLL_ERRORS}",
         }
     },
 )
-async def poll_browser_sign_in(
+async def poll_browser_sign_in(body: LoginPoll, session: SessionDep) -> LoginAwaitingAcceptance:
+    """Poll until someone confirms in the bot; then show the browser's user which Telegram account
+    it was. Tokens come only from /accept, so a stranger's confirmation signs nobody in."""
+    with counting_signin("qr_poll"):
+        account = await device_flow.poll(session, body.auth_code, body.signature, utcnow())
+    return LoginAwaitingAcceptance(account=ConfirmingAccountOut(**account.__dict__))
+
+
+@oauth_router.post(
+    "/accept",
+    response_model=TokenResponse,
+    responses={
+        400: {"model": ErrorBody, "description": POLL_ERRORS},
+        409: {"model": ErrorBody, "description": "login_not_confirmed: nothing to accept yet"},
+    },
+)
+async def accept_browser_sign_in(
     body: LoginPoll, session: SessionDep, settings: SettingsDep
 ) -> TokenResponse:
-    """Poll until the user confirmed in the bot; then the same tokens as the Telegram sign-in."""
-    with counting_signin("qr_poll"):
-        return await device_flow.poll(session, settings, body.auth_code, body.signature, utcnow())
+    """The browser's user accepts the account the poll showed: the same tokens as the Telegram
+    sign-in. Signed like the poll, with the browser's private poll secret."""
+    with counting_signin("qr_accept"):
+        return await device_flow.accept(session, settings, body.auth_code, body.signature, utcnow())
+
+
+@oauth_router.post(
+    "/refuse",
+    status_code=status.HTTP_204_NO_CONTENT,
+    response_class=Response,
+    responses={
+        400: {"model": ErrorBody, "description": POLL_ERRORS},
+        409: {"model": ErrorBody, "description": "login_not_confirmed: nothing to refuse"},
+    },
+)
+async def refuse_browser_sign_in(body: LoginPoll, session: SessionDep) -> Response:
+    """ "Not me": rule out the account that confirmed and keep waiting with the same code."""
+    with counting_signin("qr_refuse"):
+        await device_flow.refuse(session, body.auth_code, body.signature, utcnow())
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -28,6 +28,7 @@ from signalhub.models.knowledge_article import (
     KnowledgeCategory,
     KnowledgeSearchMiss,
 )
+from signalhub.models.login_refusal import LoginRefusal, LoginRefusalSource
 from signalhub.models.login_request import LoginRequest, LoginRequestStatus
 from signalhub.models.outbox_message import OutboxMessage, OutboxStatus, Priority
 from signalhub.models.payment import Payment, PaymentProvider, PaymentStatus
@@ -70,6 +71,8 @@ __all__ = [
     "KnowledgeArticleView",
     "KnowledgeCategory",
     "KnowledgeSearchMiss",
+    "LoginRefusal",
+    "LoginRefusalSource",
     "LoginRequest",
     "LoginRequestStatus",
     "OrderType",

@@ -1,5 +1,6 @@
 """`/start login_<code>`: a browser asks to sign in. The bot shows where the request comes from
-and its match code; the user confirms or denies, and the browser's next poll gets the answer."""
+and its match code; the user confirms (the browser then shows who confirmed and its user accepts)
+or denies (which rules out only this Telegram user: the browser keeps waiting)."""
 
 from __future__ import annotations
 
@@ -31,7 +32,8 @@ def _describe(request: LoginRequest) -> str:
             f"Requested: {request.created_at:%Y-%m-%d %H:%M:%S} UTC",
             f"Match code: {request.match_code}",
             "",
-            "Confirm only if you started this and your browser shows the same code.",
+            "Confirm only if you started this and your browser shows the same code. "
+            "Your browser will then show your name and ask to accept it.",
         ]
     )
 
@@ -54,12 +56,17 @@ def _buttons(auth_code: str) -> InlineKeyboardMarkup:
 
 
 async def show_request(
-    message: Message, start_payload: StartPayload, session: AsyncSession
+    message: Message, start_payload: StartPayload, user: User, session: AsyncSession
 ) -> None:
     try:
-        request = await device_flow.pending_request(session, start_payload.value or "", utcnow())
-    except (NotFound, Conflict) as refusal:
-        await message.answer(f"{refusal.message} Start again from your browser.")
+        request = await device_flow.pending_request(
+            session, start_payload.value or "", user, utcnow()
+        )
+    except NotFound as missing:
+        await message.answer(f"{missing.message} Start again from your browser.")
+        return
+    except Conflict as refusal:
+        await message.answer(refusal.message)
         return
     await message.answer(_describe(request), reply_markup=_buttons(request.auth_code))
 
@@ -68,16 +75,17 @@ async def decide(
     query: CallbackQuery, callback_data: LoginDecision, user: User, session: AsyncSession
 ) -> None:
     try:
-        await device_flow.decide(
-            session, callback_data.auth_code, user, callback_data.approve, utcnow()
-        )
+        if callback_data.approve:
+            await device_flow.confirm(session, callback_data.auth_code, user, utcnow())
+        else:
+            await device_flow.decline(session, callback_data.auth_code, user, utcnow())
     except (NotFound, Conflict) as refusal:
         await query.answer(refusal.message, show_alert=True)
         return
     outcome = (
-        "Confirmed: go back to your browser, you are signed in."
+        "Confirmed: go back to your browser and accept signing in as you."
         if callback_data.approve
-        else "Denied: the browser was not signed in."
+        else "Denied: this browser will not be signed in as you."
     )
     await query.answer()
     if isinstance(query.message, Message):
