@@ -1,7 +1,7 @@
 """users: is_blocked becomes bot_blocked; banned_at and token_version for the admin's ban
 
 Revision ID: 0016
-Revises: 0015
+Revises: 0012
 Create Date: 2026-11-30 16:30:00
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0016"
-down_revision: str | None = "0015"
+down_revision: str | None = "0012"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
