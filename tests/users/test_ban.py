@@ -115,12 +115,12 @@ async def test_a_ban_refuses_the_next_request_every_sign_in_and_the_refresh(
     )
     started = (await client.post("/oauth/mini_app/start")).json()
     user = await users.get(session, user_id)
-    await device_flow.decide(session, started["auth_code"], user, approve=True, now=utcnow())
+    await device_flow.confirm(session, started["auth_code"], user, utcnow())
     await session.commit()
     signature = hmac_sha256_hex(started["poll_secret"].encode(), started["auth_code"].encode())
     assert_banned(
         await client.post(
-            "/oauth/mini_app/callback",
+            "/oauth/mini_app/accept",
             json={"auth_code": started["auth_code"], "signature": signature},
         )
     )
