@@ -96,7 +96,7 @@ async def seed_users(database: Database, total: int) -> None:
                         "first_name": f"Trader {index}",
                         "language_code": "en",
                         "role": Role.user,
-                        "is_blocked": False,
+                        "bot_blocked": False,
                         "marketing_opt_out": False,
                         "created_at": utcnow(),
                         "updated_at": utcnow(),

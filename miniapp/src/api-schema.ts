@@ -447,6 +447,72 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/admin/users/{user_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Admin Get User
+         * @description One user as an admin sees them: whether they blocked the bot and whether they are
+         *     banned.
+         */
+        get: operations["admin_get_user_api_v1_admin_users__user_id__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/users/{user_id}/ban": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Ban User
+         * @description Bans the user: their refresh tokens are revoked, their access tokens refused from the
+         *     next request, every sign-in answered 403 `account_banned`, their devices refused, and
+         *     nothing more is sent to their chat. Banning a banned user changes nothing. The bot's
+         *     `/ban <telegram_id>` does the same.
+         */
+        post: operations["ban_user_api_v1_admin_users__user_id__ban_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/admin/users/{user_id}/unban": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Unban User
+         * @description Lifts the ban: the user may sign in again (their old sessions stay revoked). Unbanning
+         *     someone who is not banned changes nothing. The bot's `/unban <telegram_id>` does the
+         *     same.
+         */
+        post: operations["unban_user_api_v1_admin_users__user_id__unban_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/app-config": {
         parameters: {
             query?: never;
@@ -1361,6 +1427,35 @@ export interface components {
              * @description Pass as `before` for the next, older page.
              */
             next_before: number | null;
+        };
+        /** AdminUserOut */
+        AdminUserOut: {
+            /**
+             * Banned At
+             * @description Set while an admin's ban is in force.
+             */
+            banned_at: string | null;
+            /**
+             * Bot Blocked
+             * @description The user blocked the bot: nothing reaches them.
+             */
+            bot_blocked: boolean;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** First Name */
+            first_name: string | null;
+            /** Id */
+            id: number;
+            /** Marketing Opt Out */
+            marketing_opt_out: boolean;
+            role: components["schemas"]["Role"];
+            /** Telegram Id */
+            telegram_id: number;
+            /** Username */
+            username: string | null;
         };
         /**
          * AnalyticsOut
@@ -4267,6 +4362,180 @@ export interface operations {
             };
         };
     };
+    admin_get_user_api_v1_admin_users__user_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                user_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AdminUserOut"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description admin_only; account_banned (the caller is banned) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description user_not_found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Invalid user id */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+        };
+    };
+    ban_user_api_v1_admin_users__user_id__ban_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                user_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AdminUserOut"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description admin_only; cannot_ban_self; account_banned (the caller is banned) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description user_not_found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Invalid user id */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+        };
+    };
+    unban_user_api_v1_admin_users__user_id__unban_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                user_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AdminUserOut"];
+                };
+            };
+            /** @description Not signed in */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description admin_only; account_banned (the caller is banned) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description user_not_found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Invalid user id */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+        };
+    };
     app_config_api_v1_app_config_get: {
         parameters: {
             query?: never;
@@ -4385,7 +4654,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Server-sent events: `ready` once, then `approval.created`, `approval.decided` and `signal.ended` (JSON data), and a comment as heartbeat. */
+            /** @description Server-sent events: `ready` once, then `approval.created`, `approval.decided` and `signal.ended` (JSON data), and a comment as heartbeat; `account.banned` ends the stream. */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -4878,6 +5147,13 @@ export interface operations {
                 };
                 content?: never;
             };
+            /** @description account_banned: the device's owner is banned */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
             /** @description approval_not_found: unknown, another user's, or not approved */
             404: {
                 headers: {
@@ -4944,6 +5220,13 @@ export interface operations {
                 };
                 content?: never;
             };
+            /** @description account_banned: the device's owner is banned */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
             /** @description payload_too_large: the EA API takes bodies up to 64 KiB */
             413: {
                 headers: {
@@ -4994,6 +5277,13 @@ export interface operations {
             };
             /** @description signature_missing, signature_malformed, clock_skew (with server_time), device_unknown, device_revoked, signature_invalid, replayed */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description account_banned: the device's owner is banned */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5050,6 +5340,13 @@ export interface operations {
             };
             /** @description signature_missing, signature_malformed, clock_skew (with server_time), device_unknown, device_revoked, signature_invalid, replayed */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description account_banned: the device's owner is banned */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -133,10 +133,10 @@ async def test_my_chat_member_keeps_the_blocked_flag(
     await session.commit()
     await updates.post(client, updates.my_chat_member(TRADER, "member", "kicked"))
     await session.refresh(user)
-    assert user.is_blocked
+    assert user.bot_blocked
     await updates.post(client, updates.my_chat_member(TRADER, "kicked", "member"))
     await session.refresh(user)
-    assert not user.is_blocked
+    assert not user.bot_blocked
 
 
 async def test_the_shop_says_so_when_nothing_is_on_sale(

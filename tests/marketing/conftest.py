@@ -60,7 +60,7 @@ async def build_population(session: AsyncSession, now: datetime) -> dict[str, Us
     # The current tier of a VIP who also holds premium is VIP.
     vip_too = await create_payment(session, people["premium_and_vip"], products[Tier.vip])
     await entitlements.grant(session, products[Tier.vip], vip_too, now - timedelta(days=1))
-    people["blocked_vip"].is_blocked = True
+    people["blocked_vip"].bot_blocked = True
     people["opted_out"].marketing_opt_out = True
     await session.flush()
     return people

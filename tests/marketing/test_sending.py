@@ -113,7 +113,7 @@ async def test_a_broadcast_reaches_its_segment_once_and_the_analytics_match_the_
     assert "viewed" not in analytics
     assert sum(minute["delivered"] for minute in analytics["timeline"]) == len(accepted)
     await session.refresh(population["free_de"])
-    assert population["free_de"].is_blocked is True
+    assert population["free_de"].bot_blocked is True
 
 
 async def test_a_cta_click_is_counted_once_and_a_tampered_link_is_a_404(

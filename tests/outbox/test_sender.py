@@ -184,7 +184,7 @@ async def test_a_403_blocks_the_user_and_drops_their_queue(
     }
     assert len([call for call in telegram_api.sends() if call.chat_id == 7300]) == 1
     async with committing_database.transaction() as session:
-        assert (await users.get(session, user.id)).is_blocked
+        assert (await users.get(session, user.id)).bot_blocked
 
 
 async def test_server_errors_are_retried_with_backoff_then_fail(

@@ -77,7 +77,7 @@ async def test_eligibility_follows_the_current_tier_and_its_expiry(
         session, Tier.vip, now=now - timedelta(days=31), duration_days=30
     )
     blocked_vip = await create_subscriber(session, Tier.vip)
-    await users.set_blocked(session, blocked_vip.telegram_id, True)
+    await users.set_bot_blocked(session, blocked_vip.telegram_id, True)
     await session.commit()
 
     for_vip = await publish(session, min_tier="vip")

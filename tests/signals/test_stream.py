@@ -1,6 +1,6 @@
 """The approvals stream across two real `signalhub serve` processes sharing PostgreSQL and
 Redis: a signal published and fanned out by instance A, and a decision made there, reach a
-client connected to instance B."""
+client connected to instance B; a ban made there ends that client's stream."""
 
 from __future__ import annotations
 
@@ -128,3 +128,13 @@ async def test_changes_made_on_one_instance_reach_a_stream_on_the_other(
                 "signal.ended",
                 {"type": "signal.ended", "signal_id": published.json()["id"]},
             )
+
+            # A ban on instance A ends the stream held by instance B; reconnecting is refused.
+            trader_id = (await on_b.get("/api/v1/me", headers=trader)).json()["user"]["id"]
+            banned = await on_a.post(f"/api/v1/admin/users/{trader_id}/ban", headers=admin)
+            assert banned.status_code == 200
+            assert await next_event(stream) == ("account.banned", {"type": "account.banned"})
+            assert [event async for event in stream if event[0] != "heartbeat"] == []
+        again = await on_b.get("/api/v1/approvals/stream", headers=trader)
+        assert again.status_code == 403
+        assert again.json()["error"]["code"] == "account_banned"

@@ -20,17 +20,24 @@ def access_claims(
     settings: SettingsDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
 ) -> AccessClaims:
-    """The signed-in user's id from the access token, without touching the database."""
+    """The signed-in user's id from the access token, without touching the database. It does
+    not see a ban: a route taking `Claims` must pass them through `user_for` before it acts
+    (see billing.idempotency)."""
     if credentials is None:
         raise Unauthorized("Sign in first: send 'Authorization: Bearer <access token>'.")
     return service.read_access_token(settings, credentials.credentials)
 
 
 async def user_for(session: AsyncSession, claims: AccessClaims) -> User:
-    """The user a valid access token names, if the account still exists."""
+    """The user a valid access token names, if the account still exists, is not banned and
+    the token is of the user's current version: the row read anyway, so the ban costs no
+    query."""
     user = await users.find(session, claims.user_id)
     if user is None:
         raise Unauthorized("This account no longer exists.", code="token_invalid")
+    users.ensure_not_banned(user)
+    if claims.token_version != user.token_version:
+        raise Unauthorized("This token was revoked; sign in again.", code="token_revoked")
     return user
 
 

@@ -35,6 +35,14 @@ class RefreshTokenRepository(Repository):
             .values(revoked_at=now)
         )
 
+    async def revoke_all_for_user(self, user_id: int, now: datetime) -> int:
+        result = await self.session.execute(
+            update(RefreshToken)
+            .where(RefreshToken.user_id == user_id, RefreshToken.revoked_at.is_(None))
+            .values(revoked_at=now)
+        )
+        return int(getattr(result, "rowcount", 0) or 0)
+
     async def delete_expired(self, now: datetime) -> int:
         result = await self.session.execute(
             delete(RefreshToken).where(RefreshToken.expires_at < now)

@@ -31,6 +31,8 @@ class RefreshTokenReused(Unauthorized):
 class AccessClaims:
     user_id: int
     role: str
+    # The user's token_version when the token was issued; a ban moves the user's on.
+    token_version: int
 
 
 async def sign_in_with_init_data(
@@ -59,8 +61,15 @@ async def issue_tokens(
     now: datetime,
     family_id: str | None = None,
 ) -> TokenResponse:
+    """Every sign-in and refresh ends here, so a banned user gets no token whichever way in."""
+    users.ensure_not_banned(user)
     ttl = timedelta(seconds=settings.access_token_ttl_s)
-    access = encode_jwt({"sub": str(user.id), "role": user.role}, settings.jwt_key(), now, ttl)
+    access = encode_jwt(
+        {"sub": str(user.id), "role": user.role, "ver": user.token_version},
+        settings.jwt_key(),
+        now,
+        ttl,
+    )
     refresh = random_token()
     await RefreshTokenRepository(session).add(
         RefreshToken(
@@ -91,6 +100,10 @@ async def rotate_refresh_token(
     stored = await repository.get_by_hash_for_update(sha256_hex(presented))
     if stored is None:
         raise Unauthorized("Unknown refresh token.", code="refresh_token_invalid")
+    # Before the token's own state: a banned user's tokens are all revoked, and the client
+    # should learn why.
+    user = await users.get(session, stored.user_id)
+    users.ensure_not_banned(user)
     if stored.revoked_at is not None:
         raise Unauthorized("This session was revoked; sign in again.", code="refresh_token_revoked")
     if stored.used_at is not None or not await repository.mark_used(stored.id, now):
@@ -98,14 +111,18 @@ async def rotate_refresh_token(
         raise RefreshTokenReused("Refresh token was already used; every session of it is revoked.")
     if stored.expires_at <= now:
         raise Unauthorized("Refresh token expired; sign in again.", code="refresh_token_expired")
-    user = await users.get(session, stored.user_id)
     return await issue_tokens(session, settings, user, now, family_id=stored.family_id)
 
 
 def read_access_token(settings: Settings, token: str) -> AccessClaims:
     try:
         claims = decode_jwt(token, settings.jwt_key())
-        return AccessClaims(user_id=int(claims["sub"]), role=str(claims.get("role", "user")))
+        return AccessClaims(
+            user_id=int(claims["sub"]),
+            role=str(claims.get("role", "user")),
+            # Tokens issued before versions existed carry none: version 0, every user's first.
+            token_version=int(claims.get("ver", 0)),
+        )
     except jwt.ExpiredSignatureError:
         raise Unauthorized("Access token expired.", code="token_expired") from None
     except (jwt.InvalidTokenError, ValueError):

@@ -31,7 +31,8 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from signalhub.auth.dependencies import Claims
+from signalhub.auth.dependencies import Claims, user_for
+from signalhub.auth.service import AccessClaims
 from signalhub.billing.repository import IdempotencyKeyRepository
 from signalhub.db import Database
 from signalhub.dependencies import DatabaseDep
@@ -69,12 +70,16 @@ class IdempotencyRequestInProgress(Conflict):
 @dataclass
 class Idempotency:
     database: Database
-    user_id: int
+    claims: AccessClaims
     scope: str
     key: str
     fingerprint: str
     # Set once this request owns the key: if it then fails, the dependency releases the key.
     claimed: bool = False
+
+    @property
+    def user_id(self) -> int:
+        return self.claims.user_id
 
     @property
     def attempt_id(self) -> str:
@@ -107,6 +112,8 @@ class Idempotency:
     async def _claim(self, now: datetime) -> IdempotencyKey | None:
         """None when this request now owns the key; the completed row to replay otherwise."""
         async with self.database.transaction() as session:
+            # A banned account or a revoked token claims nothing and replays nothing.
+            await user_for(session, self.claims)
             repository = IdempotencyKeyRepository(session)
             claim = IdempotencyKey(
                 user_id=self.user_id,
@@ -178,7 +185,7 @@ async def _idempotency(
     template = getattr(route, "path", request.url.path)
     guard = Idempotency(
         database=database,
-        user_id=claims.user_id,
+        claims=claims,
         scope=f"{request.method} {template}",
         key=idempotency_key,
         fingerprint=fingerprint(request.method, request.url.path, await request.body()),

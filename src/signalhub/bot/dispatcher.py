@@ -15,6 +15,7 @@ from aiogram.fsm.storage.base import BaseStorage
 from aiogram.fsm.storage.memory import MemoryStorage
 from aiogram.fsm.storage.redis import RedisStorage
 
+from signalhub.bot.middlewares.ban import BannedUserMiddleware
 from signalhub.bot.middlewares.session import DatabaseSessionMiddleware
 from signalhub.bot.middlewares.user import UserMiddleware
 from signalhub.bot.routers import admin, approvals, help, login, marketing, payments, shop, start
@@ -72,6 +73,7 @@ def create_dispatcher(settings: Settings, database: Database) -> Dispatcher:
     dispatcher = Dispatcher(storage=fsm_storage(settings), settings=settings, database=database)
     dispatcher.update.outer_middleware(DatabaseSessionMiddleware(database))
     dispatcher.update.outer_middleware(UserMiddleware(settings))
+    dispatcher.update.outer_middleware(BannedUserMiddleware())
     dispatcher.include_routers(*(factory() for factory in ROUTER_FACTORIES))
     return dispatcher
 

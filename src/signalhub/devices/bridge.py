@@ -21,12 +21,12 @@ from signalhub.devices.schemas import AckIn, AckOut, EaSignal
 from signalhub.devices.service import AuthenticatedDevice
 from signalhub.devices.traffic import DeviceTraffic
 from signalhub.errors import Conflict, NotFound
-from signalhub.kit.bus import Subscription
+from signalhub.kit.bus import Subscription, user_channel
 from signalhub.kit.time import utcnow
 from signalhub.models import Approval, EaDelivery, EaDeliveryStatus, Priority, Signal
 from signalhub.outbox import service as outbox
 from signalhub.signals.schemas import price_text
-from signalhub.signals.service import grants_a_signal, user_channel
+from signalhub.signals.service import grants_a_signal
 
 # Signals handed out by one poll; more wait for the next one.
 POLL_BATCH = 50

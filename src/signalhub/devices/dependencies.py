@@ -91,5 +91,6 @@ DEVICE_AUTH_RESPONSES: dict[int | str, dict[str, str]] = {
         "description": "signature_missing, signature_malformed, clock_skew (with server_time), "
         "device_unknown, device_revoked, signature_invalid, replayed"
     },
+    403: {"description": "account_banned: the device's owner is banned"},
     413: {"description": "payload_too_large: the EA API takes bodies up to 64 KiB"},
 }

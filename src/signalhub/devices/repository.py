@@ -29,6 +29,8 @@ class DeviceCredentials:
     status: DeviceStatus
     secret_encrypted: str
     last_seen_at: datetime | None
+    # Read in the same query: a banned owner's devices are refused.
+    owner_banned: bool
 
 
 class DeviceRepository(Repository):
@@ -37,12 +39,9 @@ class DeviceRepository(Repository):
         await self.session.flush()
         return device
 
-    async def get(self, device_id: int) -> Device | None:
-        return await self.session.get(Device, device_id)
-
     async def credentials(self, device_id: int) -> DeviceCredentials | None:
-        """What authenticating a request needs, as plain columns: no ORM row to build on the
-        path every poll takes."""
+        """What authenticating a request needs, as plain columns (the owner's ban included): no
+        ORM row to build on the path every poll takes."""
         row = (
             await self.session.execute(
                 select(
@@ -52,7 +51,10 @@ class DeviceRepository(Repository):
                     Device.status,
                     Device.secret_encrypted,
                     Device.last_seen_at,
-                ).where(Device.id == device_id)
+                    User.banned_at.is_not(None),
+                )
+                .join(User, User.id == Device.user_id)
+                .where(Device.id == device_id)
             )
         ).first()
         return None if row is None else DeviceCredentials(*row)

@@ -20,6 +20,7 @@ from signalhub.entitlements import service as entitlements
 from signalhub.errors import Forbidden, NotFound, Unauthorized
 from signalhub.kit.crypto import SecretBox, SecretBoxError, random_token
 from signalhub.models import Device, DeviceStatus, Tier
+from signalhub.users.service import AccountBanned
 
 logger = logging.getLogger(__name__)
 
@@ -239,6 +240,9 @@ async def authenticate(
             "X-Signature does not match this request; check the secret and the signing recipe.",
             code="signature_invalid",
         )
+    # Only a correctly signed request learns that the owner is banned.
+    if device.owner_banned:
+        raise AccountBanned()
     if not await nonces.remember(session, device.id, nonce, now, NONCE_TTL_S):
         raise Unauthorized(
             "This X-Nonce was already used; send a fresh one with every request.",

@@ -213,6 +213,11 @@ class RedisBus(MemoryBus):
 Bus = MemoryBus
 
 
+def user_channel(user_id: int) -> str:
+    """One user's channel: their approvals changed, their account was banned."""
+    return f"user:{user_id}"
+
+
 def build_bus(redis_url: str | None) -> Bus:
     return RedisBus(redis_url) if redis_url else MemoryBus()
 

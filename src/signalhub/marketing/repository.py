@@ -107,9 +107,11 @@ class MarketingRepository(Repository):
 
     # -- segments ------------------------------------------------------------------------------
     def recipients(self, segment: Segment, language: str | None, now: datetime) -> Select[Any]:
-        """Users in the segment who can and want to receive marketing."""
+        """Users in the segment who can and want to receive marketing, and are not banned."""
         statement = select(User.id).where(
-            User.is_blocked.is_(False), User.marketing_opt_out.is_(False)
+            User.bot_blocked.is_(False),
+            User.marketing_opt_out.is_(False),
+            User.banned_at.is_(None),
         )
         if language is not None:
             # "en" takes en-US too; Telegram's tags may be upper case in the region.
@@ -149,8 +151,9 @@ class MarketingRepository(Repository):
                 User.id.label("user_id"),
                 User.telegram_id,
                 User.first_name,
-                User.is_blocked,
+                User.bot_blocked,
                 User.marketing_opt_out,
+                User.banned_at,
             )
             .join(User, User.id == BroadcastDelivery.user_id)
             .where(

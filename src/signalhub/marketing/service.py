@@ -378,13 +378,13 @@ async def fan_out(
     changes: list[dict[str, Any]] = []
     messages = []
     for row in rows:
-        if row.is_blocked or row.marketing_opt_out:
-            # Opted out or blocked the bot after the segment was resolved.
+        if row.bot_blocked or row.marketing_opt_out or row.banned_at is not None:
+            # Opted out, blocked the bot or was banned after the segment was resolved.
             changes.append(
                 {
                     "id": row.id,
                     "status": DeliveryStatus.skipped,
-                    "failed_reason": "opted out or blocked",
+                    "failed_reason": "opted out, blocked or banned",
                 }
             )
             continue

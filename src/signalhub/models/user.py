@@ -1,11 +1,12 @@
 from __future__ import annotations
 
+from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import BigInteger, Boolean, String
+from sqlalchemy import BigInteger, Boolean, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from signalhub.models.base import Base, IdMixin, TimestampMixin
+from signalhub.models.base import Base, IdMixin, TimestampMixin, UTCDateTime
 
 
 class Role(StrEnum):
@@ -21,6 +22,11 @@ class User(IdMixin, TimestampMixin, Base):
     first_name: Mapped[str | None] = mapped_column(String(128))
     language_code: Mapped[str | None] = mapped_column(String(16))
     role: Mapped[str] = mapped_column(String(16), default=Role.user, nullable=False)
-    is_blocked: Mapped[bool] = mapped_column(Boolean, default=False, nullable=False)
+    # The user blocked the bot (Telegram answers 403): nothing is sent until they unblock it.
+    bot_blocked: Mapped[bool] = mapped_column(Boolean, default=False, nullable=False)
+    # Set by an admin's ban: no sign-in, no token, no message until an unban clears it.
+    banned_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Carried by access tokens as `ver`; a ban bumps it, so tokens issued before are refused.
+    token_version: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
     # /stop_marketing or the Mini App switch: never targeted by a broadcast.
     marketing_opt_out: Mapped[bool] = mapped_column(Boolean, default=False, nullable=False)

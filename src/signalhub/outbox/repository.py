@@ -9,7 +9,7 @@ from sqlalchemy import Row, Select, Table, bindparam, func, insert, or_, select,
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from signalhub.kit.repository import Repository
-from signalhub.models import OutboxMessage, OutboxStatus
+from signalhub.models import OutboxMessage, OutboxStatus, User
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,11 +82,13 @@ class OutboxRepository(Repository):
 
     async def claim_due(
         self, now: datetime, limit: int, cooling_chats: Collection[int]
-    ) -> list[ClaimedMessage]:
-        """Locks due rows, most urgent first; another sender skips them instead of waiting.
-        SQLite has no row locks: its BEGIN IMMEDIATE serialises claimers instead."""
+    ) -> list[tuple[ClaimedMessage, bool]]:
+        """Locks due rows, most urgent first, each with whether its chat is a banned user's;
+        another sender skips them instead of waiting. Only the outbox rows are locked, never
+        the users. SQLite has no row locks: its BEGIN IMMEDIATE serialises claimers instead."""
         statement = (
-            select(*_CLAIMED_COLUMNS)
+            select(*_CLAIMED_COLUMNS, User.banned_at.is_not(None))
+            .outerjoin(User, User.telegram_id == OutboxMessage.chat_id)
             .where(
                 OutboxMessage.status == OutboxStatus.pending,
                 OutboxMessage.next_attempt_at <= now,
@@ -94,12 +96,20 @@ class OutboxRepository(Repository):
             )
             .order_by(OutboxMessage.priority, OutboxMessage.id)
             .limit(limit)
-            .with_for_update(skip_locked=True)
+            .with_for_update(skip_locked=True, of=OutboxMessage)
         )
         if cooling_chats:
             statement = statement.where(OutboxMessage.chat_id.not_in(list(cooling_chats)))
         result = await self.session.execute(statement)
-        return [ClaimedMessage(*row) for row in result]
+        return [(ClaimedMessage(*row[:-1]), bool(row[-1])) for row in result]
+
+    async def drop(self, ids: Collection[int], reason: str) -> None:
+        await self.session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id.in_(list(ids)))
+            .values(status=OutboxStatus.dropped, last_error=reason)
+            .execution_options(synchronize_session=False)
+        )
 
     async def mark_sending(self, ids: Collection[int], now: datetime) -> None:
         """The claimed messages keep the values they were read with (attempts before this one)."""

@@ -14,6 +14,8 @@ One active sender per bot: on PostgreSQL a session-level advisory lock, held on 
 connection, elects it and the others stand by; rows are claimed with FOR UPDATE SKIP LOCKED so
 even two senders by mistake never take the same row.
 
+A message whose chat is a banned user's is dropped when claimed, whenever it was queued.
+
 Paid broadcasts (TELEGRAM_PAID_BROADCAST_RATE): signal-priority messages go out with
 `allow_paid_broadcast`, paced by the paid rate; everything else keeps to the free rate. Every send
 counts in both limiters' windows, so neither limit is ever exceeded."""
@@ -308,7 +310,16 @@ class OutboxSender:
                 candidates = await repository.claim_due(
                     utcnow(), size * OVERFETCH, self.chat_ready_at.keys()
                 )
-                batch = _one_per_chat(candidates, size)
+                # Queued before the ban, or by a path that does not know of it: never sent.
+                banned = [
+                    message.id for message, recipient_banned in candidates if recipient_banned
+                ]
+                if banned:
+                    await repository.drop(banned, "recipient banned")
+                batch = _one_per_chat(
+                    [message for message, recipient_banned in candidates if not recipient_banned],
+                    size,
+                )
                 if batch:
                     await repository.mark_sending([message.id for message in batch], utcnow())
         except BaseException:
@@ -411,7 +422,7 @@ class OutboxSender:
             repository = OutboxRepository(session)
             await repository.finish(message.id, OutboxStatus.dropped, reason)
             dropped = await repository.drop_pending_for_chat(message.chat_id, reason)
-            await users.set_blocked(session, message.chat_id, True)
+            await users.set_bot_blocked(session, message.chat_id, True)
         logger.info(
             "chat blocked the bot", extra={"chat_id": message.chat_id, "dropped": dropped + 1}
         )

@@ -122,6 +122,11 @@ async def drop_pending(session: AsyncSession, ids: Select[Any], reason: str) -> 
     return await OutboxRepository(session).drop_pending(ids, reason)
 
 
+async def drop_pending_for_chat(session: AsyncSession, chat_id: int, reason: str) -> int:
+    """Nothing still queued for this chat is sent."""
+    return await OutboxRepository(session).drop_pending_for_chat(chat_id, reason)
+
+
 def _buttons_json(buttons: Buttons | None) -> list[Any] | None:
     return [list(row) for row in buttons] if buttons else None
 

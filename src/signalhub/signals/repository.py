@@ -87,12 +87,12 @@ class SignalRepository(Repository):
     async def recipients(
         self, tiers: Collection[Tier], now: datetime, after_user_id: int, limit: int
     ) -> list[Recipient]:
-        """Users we can message whose tier right now is one of `tiers`, by id from
-        `after_user_id` on. A tier is held through a running, unrevoked entitlement, as in
-        `entitlements.service.current`; the free tier needs none."""
+        """Users we can message (not blocking the bot, not banned) whose tier right now is one
+        of `tiers`, by id from `after_user_id` on. A tier is held through a running, unrevoked
+        entitlement, as in `entitlements.service.current`; the free tier needs none."""
         statement = (
             select(User.id, User.telegram_id)
-            .where(User.id > after_user_id, User.is_blocked.is_(False))
+            .where(User.id > after_user_id, User.bot_blocked.is_(False), User.banned_at.is_(None))
             .order_by(User.id)
             .limit(limit)
         )

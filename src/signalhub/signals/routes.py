@@ -10,7 +10,7 @@ from fastapi.responses import StreamingResponse
 
 from signalhub.auth.dependencies import AdminUser, CurrentUser
 from signalhub.dependencies import DatabaseDep, SessionDep, SettingsDep
-from signalhub.kit.bus import Bus
+from signalhub.kit.bus import Bus, user_channel
 from signalhub.kit.time import utcnow
 from signalhub.models import ApprovalChannel, ApprovalStatus
 from signalhub.signals import service
@@ -21,6 +21,7 @@ from signalhub.signals.schemas import (
     ApprovalPage,
     SignalCreate,
 )
+from signalhub.users import service as users
 
 router = APIRouter(prefix="/api/v1", tags=["signals"])
 
@@ -126,7 +127,8 @@ async def pending_approvals(
         **AUTH_ERRORS,
         200: {
             "description": "Server-sent events: `ready` once, then `approval.created`, "
-            "`approval.decided` and `signal.ended` (JSON data), and a comment as heartbeat.",
+            "`approval.decided` and `signal.ended` (JSON data), and a comment as heartbeat; "
+            "`account.banned` ends the stream.",
             "content": {"text/event-stream": {"schema": {"type": "string"}}},
         },
     },
@@ -148,7 +150,7 @@ async def approvals_stream(
 async def _approval_events(
     request: Request, bus: Bus, user_id: int, heartbeat_s: float
 ) -> AsyncIterator[str]:
-    async with bus.subscribe(service.user_channel(user_id), service.SIGNALS_CHANNEL) as changes:
+    async with bus.subscribe(user_channel(user_id), service.SIGNALS_CHANNEL) as changes:
         yield "retry: 3000\nevent: ready\ndata: {}\n\n"
         while not await request.is_disconnected():
             change = await changes.get(within_s=heartbeat_s)
@@ -157,6 +159,9 @@ async def _approval_events(
                 continue
             kind = str(change.data.get("type", "change"))
             yield f"event: {kind}\ndata: {json.dumps(change.data)}\n\n"
+            if kind == users.BANNED_EVENT:
+                # The reconnect is refused (403 account_banned).
+                return
 
 
 @router.get("/approvals", response_model=ApprovalPage, responses=AUTH_ERRORS)

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from signalhub.audit import service as audit
 from signalhub.errors import Conflict, NotFound
-from signalhub.kit.bus import publish_after_commit
+from signalhub.kit.bus import publish_after_commit, user_channel
 from signalhub.models import (
     Approval,
     ApprovalChannel,
@@ -39,17 +39,12 @@ from signalhub.signals.schemas import (
     SignalOut,
 )
 
-# Live-update channels (kit.bus). A user's approvals changed:
-USER_CHANNEL = "user:{user_id}"
+# Live-update channels (kit.bus): a user's approvals changed on `user_channel(user_id)`.
 # A signal ended (expired, cancelled): every client drops its cards.
 SIGNALS_CHANNEL = "signals"
 # A signal waits for fan-out: wakes the worker at once instead of at its next look.
 FANOUT_CHANNEL = "signals.fanout"
 PENDING_LIMIT = 100
-
-
-def user_channel(user_id: int) -> str:
-    return USER_CHANNEL.format(user_id=user_id)
 
 
 def grants_a_signal(update: dict[str, Any]) -> bool:

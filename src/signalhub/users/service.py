@@ -1,13 +1,36 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from signalhub.audit import service as audit
-from signalhub.errors import NotFound
+from signalhub.auth.repository import RefreshTokenRepository
+from signalhub.errors import Forbidden, NotFound
+from signalhub.kit.bus import publish_after_commit, user_channel
 from signalhub.models import Role, User
+from signalhub.outbox import service as outbox
 from signalhub.users.repository import UserRepository
+
+# The bot's one answer to a banned user, whatever they send.
+BANNED_MESSAGE = "Your signalhub account is banned. Nothing more can be done with it here."
+# Published on the user's channel when they are banned: their open streams end.
+BANNED_EVENT = "account.banned"
+
+
+class AccountBanned(Forbidden):
+    code = "account_banned"
+
+    def __init__(self) -> None:
+        super().__init__("This account is banned.")
+
+
+class CannotBanSelf(Forbidden):
+    code = "cannot_ban_self"
+
+    def __init__(self) -> None:
+        super().__init__("Admins cannot ban themselves.")
 
 
 @dataclass(frozen=True)
@@ -39,7 +62,7 @@ async def upsert_from_telegram(
 
 
 async def _insert_or_get(repository: UserRepository, telegram_id: int, role: Role) -> User:
-    candidate = User(telegram_id=telegram_id, role=role, is_blocked=False)
+    candidate = User(telegram_id=telegram_id, role=role, bot_blocked=False)
     # A concurrent first contact may have inserted the row since our read.
     user = await repository.insert_if_absent(
         candidate, "telegram_id"
@@ -63,8 +86,70 @@ async def get_by_telegram_id(session: AsyncSession, telegram_id: int) -> User | 
     return await UserRepository(session).get_by_telegram_id(telegram_id)
 
 
-async def set_blocked(session: AsyncSession, telegram_id: int, is_blocked: bool) -> None:
-    await UserRepository(session).set_blocked(telegram_id, is_blocked)
+async def set_bot_blocked(session: AsyncSession, telegram_id: int, bot_blocked: bool) -> None:
+    await UserRepository(session).set_bot_blocked(telegram_id, bot_blocked)
+
+
+def ensure_not_banned(user: User) -> None:
+    """Every way in (sign-in, token refresh, an access token, a device, the bot) asks this."""
+    if user.banned_at is not None:
+        raise AccountBanned()
+
+
+async def ban(session: AsyncSession, user_id: int, actor: User, now: datetime) -> User:
+    """Shuts the user out at once: every refresh token revoked, access tokens refused from
+    their next request (the version they carry is now stale), open streams ended, nothing more
+    queued for their chat sent. Banning a banned user changes nothing."""
+    if user_id == actor.id:
+        raise CannotBanSelf()
+    user = await _locked(session, user_id)
+    if user.banned_at is not None:
+        return user
+    user.banned_at = now
+    user.token_version += 1
+    await session.flush()
+    revoked = await RefreshTokenRepository(session).revoke_all_for_user(user.id, now)
+    dropped = await outbox.drop_pending_for_chat(session, user.telegram_id, "recipient banned")
+    await audit.record(
+        session,
+        "user.banned",
+        subject_type="user",
+        subject_id=user.id,
+        user_id=user.id,
+        actor_user_id=actor.id,
+        data={"refresh_tokens_revoked": revoked, "messages_dropped": dropped},
+    )
+    publish_after_commit(session, user_channel(user.id), {"type": BANNED_EVENT})
+    return user
+
+
+async def unban(session: AsyncSession, user_id: int, actor: User, now: datetime) -> User:
+    """The user may sign in again; nothing from before the ban comes back: a refresh token
+    that a sign-in racing the ban created is revoked here too. Unbanning someone who is not
+    banned changes nothing."""
+    user = await _locked(session, user_id)
+    if user.banned_at is None:
+        return user
+    banned_at, user.banned_at = user.banned_at, None
+    await session.flush()
+    await RefreshTokenRepository(session).revoke_all_for_user(user.id, now)
+    await audit.record(
+        session,
+        "user.unbanned",
+        subject_type="user",
+        subject_id=user.id,
+        user_id=user.id,
+        actor_user_id=actor.id,
+        data={"banned_at": banned_at.isoformat()},
+    )
+    return user
+
+
+async def _locked(session: AsyncSession, user_id: int) -> User:
+    user = await UserRepository(session).get_for_update(user_id)
+    if user is None:
+        raise NotFound("User not found.", code="user_not_found")
+    return user
 
 
 async def promote_to_admin(session: AsyncSession, telegram_id: int) -> bool:

@@ -1,1 +1,2 @@
-"""Outer middlewares on every update: the DB session (transaction owner), then the user."""
+"""Outer middlewares on every update: the DB session (transaction owner), the user, then the
+ban."""

@@ -1,8 +1,11 @@
 """Admin commands. `/refund <telegram_payment_charge_id>`: Telegram refunds the Stars, then the
 ledger, the entitlement and the audit log follow. `/signal ...`: publishes a signal (see
-`signals.command` for the syntax)."""
+`signals.command` for the syntax). `/ban <telegram_id>` and `/unban <telegram_id>`: the same
+ban as `POST /api/v1/admin/users/{id}/ban` and `.../unban`."""
 
 from __future__ import annotations
+
+import re
 
 from aiogram import Bot, Router
 from aiogram.exceptions import TelegramBadRequest
@@ -18,6 +21,11 @@ from signalhub.models import Role, User
 from signalhub.signals import command as signal_command
 from signalhub.signals import messages as signal_messages
 from signalhub.signals import service as signals
+from signalhub.users import service as users
+
+# Telegram ids are positive and fit in a BIGINT.
+TELEGRAM_ID = re.compile(r"[0-9]{1,19}")
+MAX_TELEGRAM_ID = 2**63 - 1
 
 
 async def refund(
@@ -78,8 +86,47 @@ async def publish_signal(
     )
 
 
+async def ban(message: Message, command: CommandObject, user: User, session: AsyncSession) -> None:
+    await _moderate(message, command, user, session, banning=True)
+
+
+async def unban(
+    message: Message, command: CommandObject, user: User, session: AsyncSession
+) -> None:
+    await _moderate(message, command, user, session, banning=False)
+
+
+async def _moderate(
+    message: Message, command: CommandObject, user: User, session: AsyncSession, *, banning: bool
+) -> None:
+    verb = "ban" if banning else "unban"
+    if user.role != Role.admin:
+        await message.answer(f"Only admins can {verb} users.")
+        return
+    argument = (command.args or "").strip()
+    if not TELEGRAM_ID.fullmatch(argument) or not 0 < int(argument) <= MAX_TELEGRAM_ID:
+        await message.answer(f"Usage: /{verb} <telegram_id>")
+        return
+    target = await users.get_by_telegram_id(session, int(argument))
+    if target is None:
+        await message.answer(f"No user has Telegram id {argument}.")
+        return
+    try:
+        if banning:
+            await users.ban(session, target.id, user, utcnow())
+        else:
+            await users.unban(session, target.id, user, utcnow())
+    except users.CannotBanSelf as refusal:
+        await message.answer(refusal.message)
+        return
+    outcome = "banned: signed out everywhere" if banning else "unbanned: may sign in again"
+    await message.answer(f"User {argument} {outcome}.")
+
+
 def create_router() -> Router:
     router = Router(name="admin")
     router.message.register(refund, Command("refund"))
     router.message.register(publish_signal, Command("signal"))
+    router.message.register(ban, Command("ban"))
+    router.message.register(unban, Command("unban"))
     return router

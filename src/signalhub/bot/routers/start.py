@@ -80,7 +80,7 @@ async def member_status(event: ChatMemberUpdated, session: AsyncSession) -> None
     """Kicked means the user blocked the bot; the sender stops writing to them."""
     status = event.new_chat_member.status
     if status in (ChatMemberStatus.KICKED, ChatMemberStatus.MEMBER):
-        await users.set_blocked(session, event.from_user.id, status == ChatMemberStatus.KICKED)
+        await users.set_bot_blocked(session, event.from_user.id, status == ChatMemberStatus.KICKED)
 
 
 def create_router() -> Router:
