@@ -75,6 +75,23 @@ async def test_paths_outside_the_build_are_not_served(static_client: httpx.Async
         assert "outside" not in response.text
 
 
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/miniapp/%00",
+        "/miniapp/assets/app%00.js",
+        "/miniapp/..%5C..%5Csecret.txt",
+        "/miniapp/approvals/%2e%2e/%2e%2e/secret.txt",
+    ],
+)
+async def test_impossible_paths_are_404_with_the_error_body(
+    static_client: httpx.AsyncClient, path: str
+) -> None:
+    response = await static_client.get(path)
+    assert response.status_code == 404
+    assert response.json()["error"]["code"] == "page_not_found"
+
+
 async def test_unbuilt_mini_app_answers_a_page_saying_how_to_build_it(
     settings: Settings, database: Database, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:

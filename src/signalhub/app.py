@@ -28,6 +28,7 @@ from signalhub.kit import logging as signalhub_logging
 from signalhub.kit.logging import masker
 from signalhub.kit.ratelimit import build_rate_limiter
 from signalhub.miniapp.location import candidates, find_dist
+from signalhub.ops import openapi
 from signalhub.ops.middleware import RequestBodyMiddleware, RequestContextMiddleware
 from signalhub.positions.reader import build_positions_reader
 from signalhub.worker.runner import Worker
@@ -83,6 +84,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.state.bot_identity = BotIdentity(settings.telegram_bot_username, None)
     app.state.stripe = None
     app.include_router(api.router)
+    openapi.install(app)
     _install_error_handlers(app)
     app.add_middleware(
         RequestBodyMiddleware,

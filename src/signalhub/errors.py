@@ -76,9 +76,17 @@ class ErrorBody(BaseModel):
     error: ErrorDetail
 
 
-def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    """For a route's `responses=`: the statuses it can answer with the error body."""
+def error_responses(
+    *statuses: int, described: dict[int, str] | None = None
+) -> dict[int | str, dict[str, Any]]:
+    """For a route's `responses=`: the statuses it can answer with the error body, those of
+    `described` with their description (the error codes, say), the others with their HTTP
+    phrase."""
+    described = described or {}
     return {
-        status: {"model": ErrorBody, "description": HTTPStatus(status).phrase}
-        for status in statuses
+        status: {
+            "model": ErrorBody,
+            "description": described.get(status, HTTPStatus(status).phrase),
+        }
+        for status in sorted({*statuses, *described})
     }

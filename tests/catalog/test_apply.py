@@ -14,8 +14,7 @@ from signalhub.catalog import service as catalog
 from signalhub.catalog.file import CatalogFileError, read_catalog_file
 from signalhub.catalog.schemas import ProductCreate
 from signalhub.catalog.service import CatalogChange, ChangeKind
-from signalhub.errors import Unprocessable
-from signalhub.models import AuditLog, Tier
+from signalhub.models import AuditLog
 from tests.factories import create_payment, create_product, create_user
 
 EXAMPLE = Path(__file__).parents[2] / "catalog.example.yaml"
@@ -78,19 +77,14 @@ async def test_a_product_left_out_is_deleted_unless_it_was_paid_for(
     assert await catalog.apply(session, example_products()) == []
 
 
-async def test_the_free_tier_is_refused_for_existing_products_too(session: AsyncSession) -> None:
-    await create_product(session, code="premium_monthly")
-    free = example_products()[0].model_copy(update={"tier": Tier.free})
-    with pytest.raises(Unprocessable):
-        await catalog.apply(session, [free])
-
-
 @pytest.mark.parametrize(
     ("text", "problem"),
     [
         ("products: [", "not valid YAML"),
         ("- just a list", "Input should be a valid dictionary"),
         ("products:\n  - code: BAD CODE", "products.0.code"),
+        ("products:\n  - {code: a1, name: A, tier: free, duration_days: 30,"
+         " price_amount_minor: 1, price_stars: 1}", "products.0.tier"),
         ("products:\n  - {code: a1, name: A, tier: vip, duration_days: 30, price_amount_minor: 1,"
          " price_stars: 1}\n  - {code: a1, name: B, tier: vip, duration_days: 30,"
          " price_amount_minor: 1, price_stars: 1}", "appear more than once: a1"),

@@ -115,4 +115,5 @@ async def test_free_tier_cannot_be_sold(client: httpx.AsyncClient) -> None:
         "/api/v1/admin/products", json={**NEW_PRODUCT, "tier": "free"}, headers=headers
     )
     assert response.status_code == 422
-    assert response.json()["error"]["code"] == "free_tier_not_sold"
+    assert response.json()["error"]["code"] == "validation_error"
+    assert "body.tier" in response.json()["error"]["message"]

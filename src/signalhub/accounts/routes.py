@@ -1,8 +1,6 @@
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Path, Request, Response, status
+from fastapi import APIRouter, Request, Response, status
 
 from signalhub.accounts import service
 from signalhub.accounts.schemas import AccountLinkOut, LinkRequest, SnapshotAccepted, SnapshotIn
@@ -11,12 +9,11 @@ from signalhub.dependencies import PositionsReaderDep, SessionDep
 from signalhub.devices.dependencies import DEVICE_AUTH_RESPONSES, DeviceAuth
 from signalhub.errors import RateLimited, error_responses
 from signalhub.kit.ratelimit import RateLimiter
+from signalhub.kit.schemas import PathId
 from signalhub.kit.time import utcnow
 from signalhub.models import AccountLinkStatus
 
 router = APIRouter(prefix="/api/v1/accounts", tags=["accounts"])
-
-AccountId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 
 
 @router.post(
@@ -45,7 +42,7 @@ async def list_accounts(user: CurrentUser, session: SessionDep) -> list[AccountL
     responses=error_responses(401, 404, 409, 422),
 )
 async def make_primary(
-    account_id: AccountId, user: CurrentUser, session: SessionDep
+    account_id: PathId, user: CurrentUser, session: SessionDep
 ) -> AccountLinkOut:
     """Exactly one verified account is primary: the one `GET /api/v1/positions` shows."""
     now = utcnow()
@@ -58,7 +55,7 @@ async def make_primary(
     response_class=Response,
     responses=error_responses(401, 404, 422),
 )
-async def unlink_account(account_id: AccountId, user: CurrentUser, session: SessionDep) -> None:
+async def unlink_account(account_id: PathId, user: CurrentUser, session: SessionDep) -> None:
     """The account stops receiving signals at once."""
     await service.unlink(session, user.id, account_id, utcnow())
 

@@ -7,6 +7,7 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
+from signalhub.kit.schemas import MAX_BIGINT, Text
 from signalhub.models import AccountLinkStatus, PositionType, SnapshotSource, TradeMode
 from signalhub.models.base import BROKER_DECIMAL_DIGITS, BROKER_DECIMAL_PLACES
 from signalhub.positions.records import AccountRecord, BrokerSnapshot, PositionRecord
@@ -15,7 +16,7 @@ BROKER_FIGURE_LIMIT = Decimal(10) ** (BROKER_DECIMAL_DIGITS - BROKER_DECIMAL_PLA
 # 256 KiB holds about 700 positions as an EA writes them; more is not a trading account.
 MAX_SNAPSHOT_POSITIONS = 1000
 
-MT5_LOGIN = Field(ge=1, le=2**63 - 1, description="The MT5 account number.")
+MT5_LOGIN = Field(ge=1, le=MAX_BIGINT, description="The MT5 account number.")
 # Broker server names as MetaTrader shows them ("ICMarketsSC-Demo", "Pepperstone-Live 02").
 MT5_SERVER = Field(
     min_length=2,
@@ -65,7 +66,6 @@ BrokerFigure = Annotated[
     Field(gt=-BROKER_FIGURE_LIMIT, lt=BROKER_FIGURE_LIMIT, allow_inf_nan=False),
     AfterValidator(_to_broker_precision),
 ]
-_NO_NUL = r"^[^\x00]*$"
 
 
 class SnapshotAccountIn(BaseModel):
@@ -75,7 +75,7 @@ class SnapshotAccountIn(BaseModel):
 
     login: int = MT5_LOGIN
     server: str = MT5_SERVER
-    company: str = Field(default="", max_length=128, pattern=_NO_NUL)
+    company: Text = Field(default="", max_length=128)
     currency: str = Field(pattern=r"^[A-Za-z0-9]{1,16}$")
     leverage: int = Field(ge=0, le=2**31 - 1)
     trade_mode: TradeMode
@@ -92,7 +92,7 @@ class SnapshotPositionIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    ticket: int = Field(ge=0, le=2**63 - 1)
+    ticket: int = Field(ge=0, le=MAX_BIGINT)
     symbol: str = Field(pattern=r"^[A-Za-z0-9._#+\-]{1,32}$")
     type: PositionType
     volume: BrokerFigure
@@ -104,8 +104,8 @@ class SnapshotPositionIn(BaseModel):
     swap: BrokerFigure
     commission: BrokerFigure | None = None
     time: int = Field(ge=0, le=2**35)
-    magic: int = Field(ge=-(2**63), le=2**63 - 1)
-    comment: str = Field(default="", max_length=64, pattern=_NO_NUL)
+    magic: int = Field(ge=-MAX_BIGINT - 1, le=MAX_BIGINT)
+    comment: Text = Field(default="", max_length=64)
 
 
 class SnapshotIn(BaseModel):

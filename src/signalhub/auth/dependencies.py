@@ -10,10 +10,14 @@ from signalhub.auth import service
 from signalhub.auth.service import AccessClaims
 from signalhub.dependencies import SessionDep, SettingsDep
 from signalhub.errors import Forbidden, Unauthorized
+from signalhub.kit.schemas import OPTIONAL_BEARER_SCHEME
 from signalhub.models import Role, User
 from signalhub.users import service as users
 
 bearer = HTTPBearer(auto_error=False)
+# The same scheme under its own name, so that the OpenAPI document can say that it is optional
+# (see ops/openapi.py).
+optional_bearer = HTTPBearer(auto_error=False, scheme_name=OPTIONAL_BEARER_SCHEME)
 
 
 def access_claims(
@@ -50,7 +54,7 @@ async def current_user(
 async def optional_user(
     session: SessionDep,
     settings: SettingsDep,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(optional_bearer)],
 ) -> User | None:
     """For public routes that do a little more for a signed-in caller; a token that is sent
     must still be valid."""

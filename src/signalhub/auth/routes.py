@@ -8,12 +8,29 @@ from pydantic import BaseModel, Field
 from signalhub.auth import device_flow, service
 from signalhub.auth.schemas import RefreshRequest, TelegramSignIn, TokenResponse
 from signalhub.dependencies import BotUsernameDep, SessionDep, SettingsDep, SigninRateLimit
-from signalhub.errors import ErrorBody
+from signalhub.errors import ErrorBody, error_responses
 from signalhub.kit.time import utcnow
 from signalhub.ops.metrics import counting_signin
 
-router = APIRouter(prefix="/api/v1/auth", tags=["auth"], dependencies=[SigninRateLimit])
-oauth_router = APIRouter(prefix="/oauth/mini_app", tags=["auth"], dependencies=[SigninRateLimit])
+SIGN_IN_ERRORS = error_responses(
+    401,
+    403,
+    429,
+    described={
+        401: "init_data_invalid, init_data_expired, refresh_token_invalid, refresh_token_reused",
+        403: "account_banned",
+        429: "rate_limited: too many sign-in attempts from this address",
+    },
+)
+router = APIRouter(
+    prefix="/api/v1/auth", tags=["auth"], dependencies=[SigninRateLimit], responses=SIGN_IN_ERRORS
+)
+oauth_router = APIRouter(
+    prefix="/oauth/mini_app",
+    tags=["auth"],
+    dependencies=[SigninRateLimit],
+    responses=SIGN_IN_ERRORS,
+)
 
 
 @router.post("/telegram", response_model=TokenResponse)

@@ -3,7 +3,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from aiogram import Bot
-from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
 
 from signalhub.auth.dependencies import AdminUser, Claims, CurrentUser, user_for
@@ -17,7 +17,8 @@ from signalhub.billing.schemas import (
 )
 from signalhub.billing.stripe.client import StripeApi
 from signalhub.dependencies import SessionDep
-from signalhub.kit.schemas import error_responses
+from signalhub.errors import error_responses
+from signalhub.kit.schemas import PathId
 from signalhub.kit.time import utcnow
 from signalhub.models import PaymentStatus
 
@@ -45,13 +46,13 @@ async def billing(user: CurrentUser, session: SessionDep) -> BillingOut:
     response_model=PaymentRequestOut,
     status_code=201,
     responses=error_responses(
-        **{
-            "400": "Idempotency-Key missing or malformed; invalid_product",
-            "401": "Not signed in",
-            "409": "idempotency_request_in_progress (see Retry-After); method_unavailable",
-            "422": "Invalid body; idempotency_key_reused",
-            "502": "The payment provider refused the request",
-            "503": "The payment provider is unreachable",
+        described={
+            400: "Idempotency-Key missing or malformed; invalid_product",
+            401: "Not signed in",
+            409: "idempotency_request_in_progress (see Retry-After); method_unavailable",
+            422: "Invalid body; idempotency_key_reused",
+            502: "The payment provider refused the request",
+            503: "The payment provider is unreachable",
         }
     ),
 )
@@ -81,15 +82,15 @@ async def create_payment(
     "/payments/{payment_id}",
     response_model=PaymentRequestOut,
     responses=error_responses(
-        **{
-            "401": "Not signed in",
-            "404": "No such payment of the caller's",
-            "422": "Invalid payment id",
+        described={
+            401: "Not signed in",
+            404: "No such payment of the caller's",
+            422: "Invalid payment id",
         }
     ),
 )
 async def get_payment(
-    payment_id: Annotated[int, Path(ge=1, le=2**63 - 1)],
+    payment_id: PathId,
     user: CurrentUser,
     session: SessionDep,
 ) -> PaymentRequestOut:
@@ -103,7 +104,7 @@ async def get_payment(
     "/admin/payments",
     response_model=list[LedgerEntryOut],
     responses=error_responses(
-        **{"401": "Not signed in", "403": "Admins only", "422": "Invalid query"}
+        described={401: "Not signed in", 403: "Admins only", 422: "Invalid query"}
     ),
 )
 async def admin_payments(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hmac
 import json
 import logging
+from typing import Any
 
 from aiogram.types import Update
 from fastapi import APIRouter, Request
@@ -12,7 +13,9 @@ from pydantic import ValidationError
 
 from signalhub.bot.dispatcher import TelegramBot
 from signalhub.dependencies import SettingsDep
-from signalhub.errors import AppError, Unauthorized
+from signalhub.errors import AppError, Unauthorized, error_responses
+from signalhub.kit.schemas import RAW_JSON_BODY
+from signalhub.kit.text import display_text
 
 router = APIRouter(tags=["telegram"])
 logger = logging.getLogger("signalhub.bot")
@@ -30,7 +33,20 @@ class MalformedUpdate(AppError):
     code = "malformed_update"
 
 
-@router.post("/telegram/webhook")
+@router.post(
+    "/telegram/webhook",
+    responses=error_responses(
+        400,
+        401,
+        503,
+        described={
+            400: "malformed_update: the body is not a Telegram Update",
+            401: "bad_webhook_secret: X-Telegram-Bot-Api-Secret-Token is wrong or missing",
+            503: "telegram_disabled: no bot token or webhook secret is configured",
+        },
+    ),
+    openapi_extra=RAW_JSON_BODY,
+)
 async def telegram_webhook(request: Request, settings: SettingsDep) -> dict[str, bool]:
     """Handled before answering: every handler is a few queries and at most one Bot API call,
     well inside Telegram's patience, and an unexpected error answers 5xx so Telegram
@@ -43,7 +59,7 @@ async def telegram_webhook(request: Request, settings: SettingsDep) -> dict[str,
     if not hmac.compare_digest(given.encode(), secret.get_secret_value().encode()):
         raise Unauthorized("Bad or missing webhook secret.", code="bad_webhook_secret")
     try:
-        body = json.loads(await request.body())
+        body = _storable(json.loads(await request.body()))
         update = Update.model_validate(body, context={"bot": telegram.bot})
     except (ValueError, ValidationError) as error:
         raise MalformedUpdate("The body is not a Telegram Update.") from error
@@ -57,3 +73,18 @@ async def telegram_webhook(request: Request, settings: SettingsDep) -> dict[str,
             extra={"update_id": update.update_id, "code": error.code, "reason": error.message},
         )
     return {"ok": True}
+
+
+def _storable(value: Any) -> Any:
+    """The update as we can store it. Its text is display text (names, captions, messages), so
+    NUL and unpaired surrogates are dropped, not refused; an integer beyond BIGINT is no
+    Telegram id or date, so the update is malformed."""
+    if isinstance(value, str):
+        return display_text(value)
+    if isinstance(value, dict):
+        return {display_text(key): _storable(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_storable(item) for item in value]
+    if type(value) is int and not -(2**63) <= value <= 2**63 - 1:
+        raise ValueError("integer out of range")
+    return value

@@ -1,11 +1,19 @@
 from __future__ import annotations
 
-from fastapi import APIRouter, status
+from typing import Annotated
+
+from fastapi import APIRouter, Path, status
 
 from signalhub.auth.dependencies import AdminUser
 from signalhub.catalog import service
-from signalhub.catalog.schemas import ProductCreate, ProductOut, ProductUpdate
+from signalhub.catalog.schemas import (
+    PRODUCT_CODE_PATTERN,
+    ProductCreate,
+    ProductOut,
+    ProductUpdate,
+)
 from signalhub.dependencies import SessionDep
+from signalhub.errors import error_responses
 
 router = APIRouter(prefix="/api/v1", tags=["catalog"])
 
@@ -15,13 +23,25 @@ async def list_catalog(session: SessionDep) -> list[ProductOut]:
     return [ProductOut.model_validate(product) for product in await service.list_active(session)]
 
 
-@router.post("/admin/products", response_model=ProductOut, status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/admin/products",
+    response_model=ProductOut,
+    status_code=status.HTTP_201_CREATED,
+    responses=error_responses(409, described={409: "product_exists"}),
+)
 async def create_product(body: ProductCreate, admin: AdminUser, session: SessionDep) -> ProductOut:
     return ProductOut.model_validate(await service.create(session, body, admin.id))
 
 
-@router.patch("/admin/products/{code}", response_model=ProductOut)
+@router.patch(
+    "/admin/products/{code}",
+    response_model=ProductOut,
+    responses=error_responses(404, described={404: "product_not_found"}),
+)
 async def update_product(
-    code: str, body: ProductUpdate, admin: AdminUser, session: SessionDep
+    code: Annotated[str, Path(pattern=PRODUCT_CODE_PATTERN)],
+    body: ProductUpdate,
+    admin: AdminUser,
+    session: SessionDep,
 ) -> ProductOut:
     return ProductOut.model_validate(await service.update(session, code, body, admin.id))

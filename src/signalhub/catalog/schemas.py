@@ -1,8 +1,16 @@
 from __future__ import annotations
 
+from typing import Annotated, Literal
+
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from signalhub.kit.schemas import Flag, Text
 from signalhub.models import Tier
+
+PRODUCT_CODE_PATTERN = r"^[a-z0-9_]{2,64}$"
+# What a product can sell: every tier but the free one, which everyone has.
+PaidTier = Literal[Tier.premium, Tier.vip, Tier.enterprise]
+Feature = Annotated[Text, Field(min_length=1, max_length=200)]
 
 
 class ProductOut(BaseModel):
@@ -23,29 +31,29 @@ class ProductOut(BaseModel):
 class ProductCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    code: str = Field(pattern=r"^[a-z0-9_]{2,64}$")
-    name: str = Field(min_length=1, max_length=128)
-    description: str = Field(default="", max_length=2000)
-    tier: Tier
+    code: str = Field(pattern=PRODUCT_CODE_PATTERN)
+    name: Text = Field(min_length=1, max_length=128)
+    description: Text = Field(default="", max_length=2000)
+    tier: PaidTier
     duration_days: int = Field(gt=0, le=3660)
     price_amount_minor: int = Field(gt=0, le=100_000_000)
     price_currency: str = Field(default="USD", pattern=r"^[A-Z]{3}$")
     price_stars: int = Field(gt=0, le=100_000)
-    features: list[str] = Field(default_factory=list, max_length=50)
-    is_active: bool = True
+    features: list[Feature] = Field(default_factory=list, max_length=50)
+    is_active: Flag = True
 
 
 class ProductUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: str | None = Field(default=None, min_length=1, max_length=128)
-    description: str | None = Field(default=None, max_length=2000)
+    name: Text | None = Field(default=None, min_length=1, max_length=128)
+    description: Text | None = Field(default=None, max_length=2000)
     duration_days: int | None = Field(default=None, gt=0, le=3660)
     price_amount_minor: int | None = Field(default=None, gt=0, le=100_000_000)
     price_currency: str | None = Field(default=None, pattern=r"^[A-Z]{3}$")
     price_stars: int | None = Field(default=None, gt=0, le=100_000)
-    features: list[str] | None = Field(default=None, max_length=50)
-    is_active: bool | None = None
+    features: list[Feature] | None = Field(default=None, max_length=50)
+    is_active: Flag | None = None
 
 
 class CatalogFile(BaseModel):

@@ -10,8 +10,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from signalhub.audit import service as audit
 from signalhub.catalog.repository import ProductRepository
 from signalhub.catalog.schemas import ProductCreate, ProductUpdate
-from signalhub.errors import AppError, Conflict, NotFound, Unprocessable
-from signalhub.models import Product, Tier
+from signalhub.errors import AppError, Conflict, NotFound
+from signalhub.models import Product
 
 
 async def list_active(session: AsyncSession) -> Sequence[Product]:
@@ -47,8 +47,6 @@ async def get(session: AsyncSession, product_id: int) -> Product | None:
 
 
 async def create(session: AsyncSession, data: ProductCreate, actor_user_id: int | None) -> Product:
-    if data.tier is Tier.free:
-        raise Unprocessable("The free tier is not sold.", code="free_tier_not_sold")
     repository = ProductRepository(session)
     if await repository.get_by_code(data.code) is not None:
         raise Conflict(f"Product '{data.code}' already exists.", code="product_exists")
@@ -105,8 +103,6 @@ async def apply(
             await create(session, wanted, actor_user_id)
             changes.append(CatalogChange(ChangeKind.created, wanted.code))
             continue
-        if wanted.tier is Tier.free:
-            raise Unprocessable("The free tier is not sold.", code="free_tier_not_sold")
         differences = _differences(product, wanted)
         if differences:
             await _change(session, product, _new_values(differences), actor_user_id)

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 
 from signalhub.auth.dependencies import CurrentUser
 from signalhub.dependencies import SessionDep, SettingsDep
@@ -19,6 +19,7 @@ from signalhub.devices.schemas import (
     EaPoll,
 )
 from signalhub.devices.traffic import DeviceTraffic
+from signalhub.kit.schemas import PathId
 from signalhub.kit.time import utcnow
 from signalhub.models import Device
 
@@ -29,8 +30,6 @@ MAX_POLL_WAIT_S = 30
 
 router = APIRouter(prefix="/api/v1/devices", tags=["devices"])
 ea_router = APIRouter(prefix=EA_PATH_PREFIX.rstrip("/"), tags=["ea"])
-
-DeviceId = Path(ge=1, le=2**63 - 1)
 
 
 def _out(device: Device) -> DeviceOut:
@@ -83,7 +82,7 @@ router.add_api_route(
     responses={404: {"description": "device_not_found (also another user's device)"}},
 )
 async def rename_device(
-    body: DeviceRename, user: CurrentUser, session: SessionDep, device_id: int = DeviceId
+    device_id: PathId, body: DeviceRename, user: CurrentUser, session: SessionDep
 ) -> DeviceOut:
     return _out(await service.rename(session, user.id, device_id, body.name))
 
@@ -93,9 +92,7 @@ async def rename_device(
     status_code=204,
     responses={404: {"description": "device_not_found (also another user's device)"}},
 )
-async def revoke_device(
-    user: CurrentUser, session: SessionDep, device_id: int = DeviceId
-) -> Response:
+async def revoke_device(device_id: PathId, user: CurrentUser, session: SessionDep) -> Response:
     """Revokes at once: the device's next signed request is refused."""
     await service.revoke(session, user.id, device_id, utcnow())
     return Response(status_code=204)

@@ -5,14 +5,9 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
+from signalhub.kit.schemas import MAX_BIGINT, Id, Text
 from signalhub.models import DeviceStatus, EaDeliveryStatus, OrderType, SignalSide
 from signalhub.signals.schemas import Price, PriceOut
-
-
-def _no_nul(value: str) -> str:
-    if "\x00" in value:
-        raise ValueError("must not contain NUL characters")
-    return value
 
 
 def _printable_name(value: str) -> str:
@@ -92,12 +87,12 @@ class EaPoll(BaseModel):
 class AckIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    approval_id: int = Field(ge=1, le=2**63 - 1)
+    approval_id: Id
     status: Literal["executed", "failed", "skipped"]
-    ticket: int | None = Field(default=None, ge=0, le=2**63 - 1)
+    ticket: int | None = Field(default=None, ge=0, le=MAX_BIGINT)
     price: Price | None = None
     volume: Price | None = None
-    error: Annotated[str, Field(max_length=500), AfterValidator(_no_nul)] | None = None
+    error: Annotated[Text, Field(max_length=500)] | None = None
 
     @model_validator(mode="after")
     def _consistent(self) -> AckIn:

@@ -6,17 +6,17 @@ from fastapi import APIRouter, Path, Query, Response, status
 
 from signalhub.auth.dependencies import AdminUser, OptionalUser
 from signalhub.dependencies import SessionDep
+from signalhub.errors import error_responses
+from signalhub.kit.schemas import PathId, Text
 from signalhub.kit.time import utcnow
 from signalhub.knowledge import service
 from signalhub.knowledge.schemas import (
     LANGUAGE_PATTERN,
-    NO_NUL,
     SLUG_PATTERN,
     AdminArticleOut,
     ArticleCreate,
     ArticleOut,
     ArticleUpdate,
-    ErrorOut,
     KnowledgePage,
     KnowledgeStats,
 )
@@ -25,15 +25,16 @@ from signalhub.models import KnowledgeCategory
 router = APIRouter(prefix="/api/v1", tags=["knowledge"])
 
 
-def _errors(*codes: int) -> dict[int | str, dict[str, Any]]:
-    descriptions = {
-        401: "No or invalid access token",
-        403: "Admins only",
-        404: "No such article",
-        409: "The article already exists in that language",
-        422: "Invalid parameters",
-    }
-    return {code: {"model": ErrorOut, "description": descriptions[code]} for code in codes}
+def _errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    return error_responses(
+        *statuses,
+        described={
+            401: "No or invalid access token",
+            403: "Admins only",
+            404: "No such article",
+            409: "The article already exists in that language",
+        },
+    )
 
 
 ReaderLanguage = Annotated[
@@ -47,13 +48,12 @@ ReaderLanguage = Annotated[
 Page = Annotated[int, Query(ge=1, le=10_000)]
 PageSize = Annotated[int, Query(ge=1, le=50)]
 SlugPath = Annotated[str, Path(max_length=48, pattern=SLUG_PATTERN)]
-ArticleId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 
 
 @router.get("/knowledge", response_model=KnowledgePage, responses=_errors(422))
 async def search_knowledge(
     session: SessionDep,
-    query: Annotated[str, Query(max_length=1000, pattern=NO_NUL)] = "",
+    query: Annotated[Text, Query(max_length=1000)] = "",
     category: KnowledgeCategory | None = None,
     lang: ReaderLanguage = "en",
     page: Page = 1,
@@ -131,14 +131,14 @@ async def create_article(
 
 @admin.get("/{article_id}", response_model=AdminArticleOut, responses=_errors(401, 403, 404, 422))
 async def get_article(
-    article_id: ArticleId, _admin: AdminUser, session: SessionDep
+    article_id: PathId, _admin: AdminUser, session: SessionDep
 ) -> AdminArticleOut:
     return AdminArticleOut.model_validate(await service.get(session, article_id))
 
 
 @admin.patch("/{article_id}", response_model=AdminArticleOut, responses=_errors(401, 403, 404, 422))
 async def update_article(
-    article_id: ArticleId, body: ArticleUpdate, admin_user: AdminUser, session: SessionDep
+    article_id: PathId, body: ArticleUpdate, admin_user: AdminUser, session: SessionDep
 ) -> AdminArticleOut:
     article = await service.update(session, article_id, body, admin_user.id)
     return AdminArticleOut.model_validate(article)
@@ -148,7 +148,7 @@ async def update_article(
     "/{article_id}/publish", response_model=AdminArticleOut, responses=_errors(401, 403, 404, 422)
 )
 async def publish_article(
-    article_id: ArticleId, admin_user: AdminUser, session: SessionDep
+    article_id: PathId, admin_user: AdminUser, session: SessionDep
 ) -> AdminArticleOut:
     article = await service.set_published(session, article_id, True, admin_user.id)
     return AdminArticleOut.model_validate(article)
@@ -160,7 +160,7 @@ async def publish_article(
     responses=_errors(401, 403, 404, 422),
 )
 async def unpublish_article(
-    article_id: ArticleId, admin_user: AdminUser, session: SessionDep
+    article_id: PathId, admin_user: AdminUser, session: SessionDep
 ) -> AdminArticleOut:
     article = await service.set_published(session, article_id, False, admin_user.id)
     return AdminArticleOut.model_validate(article)
@@ -172,7 +172,7 @@ async def unpublish_article(
     response_class=Response,
     responses=_errors(401, 403, 404, 422),
 )
-async def delete_article(article_id: ArticleId, admin_user: AdminUser, session: SessionDep) -> None:
+async def delete_article(article_id: PathId, admin_user: AdminUser, session: SessionDep) -> None:
     await service.delete(session, article_id, admin_user.id)
 
 

@@ -5,20 +5,17 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from signalhub.kit.schemas import Flag, Text
 from signalhub.models import KnowledgeCategory
 
-# Rust-regex patterns, so the rules show in /openapi.json: no NUL anywhere.
-NO_NUL = r"^[^\x00]*$"
 SLUG_PATTERN = r"^[a-z0-9]+(-[a-z0-9]+)*$"
 LANGUAGE_PATTERN = r"^[a-z]{2}$"
 
 Slug = Annotated[str, Field(min_length=1, max_length=48, pattern=SLUG_PATTERN)]
 Language = Annotated[str, Field(pattern=LANGUAGE_PATTERN, description="ISO 639-1, e.g. en, ru")]
-Title = Annotated[str, Field(min_length=1, max_length=200, pattern=NO_NUL)]
-Body = Annotated[
-    str, Field(min_length=1, max_length=20_000, pattern=NO_NUL, description="Markdown")
-]
-Keywords = Annotated[str, Field(max_length=500, pattern=NO_NUL)]
+Title = Annotated[Text, Field(min_length=1, max_length=200)]
+Body = Annotated[Text, Field(min_length=1, max_length=20_000, description="Markdown")]
+Keywords = Annotated[Text, Field(max_length=500)]
 
 
 class SnippetPart(BaseModel):
@@ -71,7 +68,7 @@ class ArticleCreate(BaseModel):
     category: KnowledgeCategory
     body: Body
     keywords: Keywords = ""
-    is_published: bool = True
+    is_published: Flag = True
 
 
 class ArticleUpdate(BaseModel):
@@ -104,14 +101,3 @@ class MissedSearch(BaseModel):
 class KnowledgeStats(BaseModel):
     top_articles: list[TopArticle]
     searches_without_results: list[MissedSearch]
-
-
-class ErrorDetail(BaseModel):
-    code: str
-    message: str
-
-
-class ErrorOut(BaseModel):
-    """The body of every error answer."""
-
-    error: ErrorDetail

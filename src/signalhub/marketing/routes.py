@@ -8,6 +8,7 @@ from fastapi.responses import RedirectResponse
 from signalhub.auth.dependencies import AdminUser, CurrentUser
 from signalhub.dependencies import SessionDep, SettingsDep
 from signalhub.errors import error_responses as errors
+from signalhub.kit.schemas import PathId
 from signalhub.kit.time import utcnow
 from signalhub.marketing import service
 from signalhub.marketing.schemas import (
@@ -29,7 +30,6 @@ router = APIRouter(prefix="/api/v1", tags=["marketing"])
 redirect_router = APIRouter(tags=["marketing"])
 
 ADMIN = errors(401, 403, 422)
-PathId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 
 
 # -- templates ------------------------------------------------------------------------------------

@@ -3,22 +3,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
+from signalhub.kit.schemas import Flag, Id, Text
 from signalhub.models import BroadcastStatus
 
-
-def _no_nul(value: str) -> str:
-    if "\x00" in value:
-        raise ValueError("must not contain NUL characters")
-    return value
-
-
-Text = Annotated[str, AfterValidator(_no_nul)]
 LANGUAGE_PATTERN = r"^[a-z]{2,3}(-[a-z0-9]{2,8})?$"
 SEGMENT_PATTERN = r"^[a-z]{3,10}(:[0-9]{1,4})?$"
 PHOTO_URL_PATTERN = r"^https://[^\s/]+[^\s]*$"
-Id = Annotated[int, Field(ge=1, le=2**63 - 1)]
 
 
 class UrlButton(BaseModel):
@@ -48,7 +40,7 @@ class TemplateCreate(BaseModel):
     text: Text = Field(min_length=1, max_length=8192, description="Telegram HTML")
     photo_url: Text | None = Field(default=None, max_length=1024, pattern=PHOTO_URL_PATTERN)
     buttons: list[Button] = Field(default_factory=list, max_length=3)
-    is_active: bool = True
+    is_active: Flag = True
 
 
 class TemplateUpdate(BaseModel):
@@ -58,7 +50,7 @@ class TemplateUpdate(BaseModel):
     text: Text | None = Field(default=None, min_length=1, max_length=8192)
     photo_url: Text | None = Field(default=None, max_length=1024, pattern=PHOTO_URL_PATTERN)
     buttons: list[Button] | None = Field(default=None, max_length=3)
-    is_active: bool | None = None
+    is_active: Flag | None = None
 
 
 class TemplateOut(BaseModel):
@@ -156,7 +148,7 @@ class AnalyticsOut(BaseModel):
 class MarketingPreference(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    subscribed: bool
+    subscribed: Flag
 
 
 class CtaReport(BaseModel):

@@ -43,6 +43,8 @@ async def miniapp_root() -> Response:
 
 @router.get("/miniapp/{path:path}")
 async def miniapp(path: str, settings: SettingsDep) -> Response:
+    if not _plausible(path):
+        raise NotFound("No such page.", code="page_not_found")
     root = find_dist(settings)
     if root is None:
         return _not_built_page([str(directory) for directory in candidates(settings)])
@@ -55,6 +57,12 @@ async def miniapp(path: str, settings: SettingsDep) -> Response:
     static_file = _inside(root, path) if path else None
     # Any other path is a client-side route: the app decides what to show.
     return FileResponse(static_file or index, headers={"Cache-Control": NO_CACHE})
+
+
+def _plausible(path: str) -> bool:
+    """A path the app or its build could have: no NUL (the file system refuses it), no
+    backslash and no `..` segment (neither is in a URL the app makes)."""
+    return "\x00" not in path and "\\" not in path and ".." not in path.split("/")
 
 
 def _not_built_page(searched: list[str]) -> HTMLResponse:

@@ -14,13 +14,19 @@ class Role(StrEnum):
     admin = "admin"
 
 
+# Telegram's own limits are lower; these bound what a forged update could make us store.
+USERNAME_LENGTH = 64
+FIRST_NAME_LENGTH = 128
+LANGUAGE_CODE_LENGTH = 16
+
+
 class User(IdMixin, TimestampMixin, Base):
     __tablename__ = "users"
 
     telegram_id: Mapped[int] = mapped_column(BigInteger, unique=True, nullable=False)
-    username: Mapped[str | None] = mapped_column(String(64))
-    first_name: Mapped[str | None] = mapped_column(String(128))
-    language_code: Mapped[str | None] = mapped_column(String(16))
+    username: Mapped[str | None] = mapped_column(String(USERNAME_LENGTH))
+    first_name: Mapped[str | None] = mapped_column(String(FIRST_NAME_LENGTH))
+    language_code: Mapped[str | None] = mapped_column(String(LANGUAGE_CODE_LENGTH))
     role: Mapped[str] = mapped_column(String(16), default=Role.user, nullable=False)
     # The user blocked the bot (Telegram answers 403): nothing is sent until they unblock it.
     bot_blocked: Mapped[bool] = mapped_column(Boolean, default=False, nullable=False)

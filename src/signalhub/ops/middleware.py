@@ -1,5 +1,5 @@
-"""Pure ASGI middleware: request id, access log and metrics; a body-size limit and a body read
-timeout."""
+"""Pure ASGI middleware: request id, access log and metrics; a body-size limit, a body read
+timeout and a bound on JSON nesting."""
 
 from __future__ import annotations
 
@@ -21,6 +21,11 @@ logger = logging.getLogger("signalhub.http")
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 # nginx's name for "the client closed the connection before we answered": not a server error.
 CLIENT_CLOSED_REQUEST = 499
+# No request of ours nests deeper than a few levels; a parser's recursion ends far later, and at
+# a depth where it costs the server's stack, not the client's.
+MAX_JSON_DEPTH = 64
+# A JSON string (escapes included) or one bracket: the depth count skips what is inside strings.
+_JSON_TOKEN = re.compile(rb'"(?:[^"\\]|\\.)*"|[\[\]{}]')
 
 
 class RequestContextMiddleware:
@@ -152,6 +157,14 @@ class RequestBodyMiddleware:
                 break
 
         body = b"".join(chunks)
+        if json_too_deep(body):
+            await _reject(
+                send,
+                400,
+                "json_too_deep",
+                f"The JSON body nests deeper than {MAX_JSON_DEPTH} levels.",
+            )
+            return
         replayed = False
 
         async def replay() -> Message:
@@ -162,6 +175,23 @@ class RequestBodyMiddleware:
             return {"type": "http.request", "body": body, "more_body": False}
 
         await self.app(scope, replay, send)
+
+
+def json_too_deep(body: bytes) -> bool:
+    """True when `body` opens more than MAX_JSON_DEPTH arrays or objects inside each other. The
+    bracket count in C answers for nearly every body; only one with many brackets is scanned."""
+    if body.count(b"{") + body.count(b"[") <= MAX_JSON_DEPTH:
+        return False
+    depth = 0
+    for token in _JSON_TOKEN.finditer(body):
+        bracket = token.group()
+        if bracket in (b"{", b"["):
+            depth += 1
+            if depth > MAX_JSON_DEPTH:
+                return True
+        elif bracket in (b"}", b"]"):
+            depth -= 1
+    return False
 
 
 async def _reject(send: Send, status: int, code: str, message: str) -> None:

@@ -3,10 +3,10 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from signalhub.accounts import service as accounts
-from signalhub.accounts.routes import AccountId
 from signalhub.auth.dependencies import CurrentUser
 from signalhub.dependencies import PositionsReaderDep, SessionDep
 from signalhub.errors import error_responses
+from signalhub.kit.schemas import PathId
 from signalhub.positions import service
 from signalhub.positions.schemas import PositionsOut
 
@@ -28,7 +28,7 @@ async def primary_positions(
     responses=error_responses(401, 404, 409, 422, 503),
 )
 async def account_positions(
-    account_id: AccountId, user: CurrentUser, session: SessionDep, reader: PositionsReaderDep
+    account_id: PathId, user: CurrentUser, session: SessionDep, reader: PositionsReaderDep
 ) -> PositionsOut:
     """Figures and open positions of one of the caller's verified accounts."""
     account = await accounts.readable(session, user.id, account_id)

@@ -5,12 +5,14 @@ import json
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query, Request, Response, status
+from fastapi import APIRouter, Query, Request, Response, status
 from fastapi.responses import StreamingResponse
 
 from signalhub.auth.dependencies import AdminUser, CurrentUser
 from signalhub.dependencies import DatabaseDep, SessionDep, SettingsDep
+from signalhub.errors import error_responses
 from signalhub.kit.bus import Bus, user_channel
+from signalhub.kit.schemas import MAX_BIGINT, PathId
 from signalhub.kit.time import utcnow
 from signalhub.models import ApprovalChannel, ApprovalStatus
 from signalhub.signals import service
@@ -25,44 +27,24 @@ from signalhub.users import service as users
 
 router = APIRouter(prefix="/api/v1", tags=["signals"])
 
-MAX_ID = 2**63 - 1
-SignalId = Annotated[int, Path(ge=1, le=MAX_ID)]
-ApprovalId = Annotated[int, Path(ge=1, le=MAX_ID)]
-Before = Annotated[int | None, Query(ge=1, le=MAX_ID, description="Items older than this id.")]
+Before = Annotated[int | None, Query(ge=1, le=MAX_BIGINT, description="Items older than this id.")]
 Limit = Annotated[int, Query(ge=1, le=100)]
 
 
-def _error(description: str) -> dict[str, Any]:
-    return {
-        "description": description,
-        "content": {
-            "application/json": {
-                "schema": {
-                    "type": "object",
-                    "properties": {
-                        "error": {
-                            "type": "object",
-                            "properties": {
-                                "code": {"type": "string"},
-                                "message": {"type": "string"},
-                            },
-                            "required": ["code", "message"],
-                        }
-                    },
-                    "required": ["error"],
-                }
-            }
-        },
-    }
-
-
-AUTH_ERRORS: dict[int | str, dict[str, Any]] = {401: _error("Missing or invalid access token.")}
-ADMIN_ERRORS: dict[int | str, dict[str, Any]] = {**AUTH_ERRORS, 403: _error("Admins only.")}
-DECISION_ERRORS: dict[int | str, dict[str, Any]] = {
-    **AUTH_ERRORS,
-    404: _error("No such approval among the caller's (`approval_not_found`)."),
-    409: _error("`already_decided`, `signal_expired` or `signal_cancelled`."),
-}
+AUTH_ERRORS = error_responses(401, described={401: "Missing or invalid access token."})
+ADMIN_ERRORS = error_responses(
+    401, 403, described={401: "Missing or invalid access token.", 403: "Admins only."}
+)
+DECISION_ERRORS = error_responses(
+    401,
+    404,
+    409,
+    described={
+        401: "Missing or invalid access token.",
+        404: "No such approval among the caller's (`approval_not_found`).",
+        409: "`already_decided`, `signal_expired` or `signal_cancelled`.",
+    },
+)
 
 
 @router.post(
@@ -83,11 +65,12 @@ async def publish_signal(body: SignalCreate, admin: AdminUser, session: SessionD
     response_model=AdminSignalOut,
     responses={
         **ADMIN_ERRORS,
-        404: _error("No such signal."),
-        409: _error("The signal has expired."),
+        **error_responses(
+            described={404: "No such signal.", 409: "The signal has expired."},
+        ),
     },
 )
-async def cancel_signal(signal_id: SignalId, admin: AdminUser, session: SessionDep) -> Any:
+async def cancel_signal(signal_id: PathId, admin: AdminUser, session: SessionDep) -> Any:
     now = utcnow()
     signal = await service.cancel(session, signal_id, admin.id, now)
     return (await service.admin_views(session, [signal], now))[0]
@@ -179,7 +162,7 @@ async def approval_history(
 @router.post(
     "/approvals/{approval_id}/approve", response_model=ApprovalOut, responses=DECISION_ERRORS
 )
-async def approve(approval_id: ApprovalId, user: CurrentUser, session: SessionDep) -> ApprovalOut:
+async def approve(approval_id: PathId, user: CurrentUser, session: SessionDep) -> ApprovalOut:
     return await service.decide(
         session, approval_id, user.id, True, ApprovalChannel.miniapp, utcnow()
     )
@@ -188,7 +171,7 @@ async def approve(approval_id: ApprovalId, user: CurrentUser, session: SessionDe
 @router.post(
     "/approvals/{approval_id}/reject", response_model=ApprovalOut, responses=DECISION_ERRORS
 )
-async def reject(approval_id: ApprovalId, user: CurrentUser, session: SessionDep) -> ApprovalOut:
+async def reject(approval_id: PathId, user: CurrentUser, session: SessionDep) -> ApprovalOut:
     return await service.decide(
         session, approval_id, user.id, False, ApprovalChannel.miniapp, utcnow()
     )

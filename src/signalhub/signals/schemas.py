@@ -13,6 +13,7 @@ from pydantic import (
     field_validator,
 )
 
+from signalhub.kit.schemas import Text
 from signalhub.models import (
     ApprovalChannel,
     ApprovalStatus,
@@ -53,7 +54,7 @@ class SignalCreate(BaseModel):
     entry_price: Price = Field(description="The order price; for market orders the reference.")
     stop_loss: Price
     take_profits: list[Price] = Field(min_length=1, max_length=MAX_TAKE_PROFITS)
-    note: str | None = Field(default=None, max_length=500)
+    note: Text | None = Field(default=None, max_length=500)
     min_tier: Tier = Tier.premium
     expires_in_s: int = Field(default=DEFAULT_TTL_S, ge=MIN_TTL_S, le=MAX_TTL_S)
 
@@ -81,13 +82,6 @@ class SignalCreate(BaseModel):
             if side is SignalSide.sell and level >= entry:
                 raise ValueError(f"for a sell every take profit must be below the entry {entry}")
         return take_profits
-
-    @field_validator("note")
-    @classmethod
-    def _no_nul(cls, note: str | None) -> str | None:
-        if note is not None and "\x00" in note:
-            raise ValueError("must not contain NUL characters")
-        return note
 
 
 class SignalOut(BaseModel):

@@ -1,26 +1,24 @@
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Path
+from fastapi import APIRouter
 
 from signalhub.auth.dependencies import AdminUser, CurrentUser
 from signalhub.dependencies import SessionDep
 from signalhub.entitlements import service as entitlements
-from signalhub.kit.schemas import error_responses
+from signalhub.errors import error_responses
+from signalhub.kit.schemas import PathId
 from signalhub.kit.time import utcnow
 from signalhub.users import service
 from signalhub.users.schemas import AdminUserOut, MeOut, UserOut
 
 router = APIRouter(prefix="/api/v1", tags=["users"])
 
-UserId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 ADMIN_USER_ERRORS = error_responses(
-    **{
-        "401": "Not signed in",
-        "403": "admin_only; account_banned (the caller is banned)",
-        "404": "user_not_found",
-        "422": "Invalid user id",
+    described={
+        401: "Not signed in",
+        403: "admin_only; account_banned (the caller is banned)",
+        404: "user_not_found",
+        422: "Invalid user id",
     }
 )
 
@@ -34,7 +32,7 @@ async def me(user: CurrentUser, session: SessionDep) -> MeOut:
 
 
 @router.get("/admin/users/{user_id}", response_model=AdminUserOut, responses=ADMIN_USER_ERRORS)
-async def admin_get_user(user_id: UserId, _admin: AdminUser, session: SessionDep) -> AdminUserOut:
+async def admin_get_user(user_id: PathId, _admin: AdminUser, session: SessionDep) -> AdminUserOut:
     """One user as an admin sees them: whether they blocked the bot and whether they are
     banned."""
     return AdminUserOut.model_validate(await service.get(session, user_id))
@@ -44,15 +42,15 @@ async def admin_get_user(user_id: UserId, _admin: AdminUser, session: SessionDep
     "/admin/users/{user_id}/ban",
     response_model=AdminUserOut,
     responses=error_responses(
-        **{
-            "401": "Not signed in",
-            "403": "admin_only; cannot_ban_self; account_banned (the caller is banned)",
-            "404": "user_not_found",
-            "422": "Invalid user id",
+        described={
+            401: "Not signed in",
+            403: "admin_only; cannot_ban_self; account_banned (the caller is banned)",
+            404: "user_not_found",
+            422: "Invalid user id",
         }
     ),
 )
-async def ban_user(user_id: UserId, admin: AdminUser, session: SessionDep) -> AdminUserOut:
+async def ban_user(user_id: PathId, admin: AdminUser, session: SessionDep) -> AdminUserOut:
     """Bans the user: their refresh tokens are revoked, their access tokens refused from the
     next request, every sign-in answered 403 `account_banned`, their devices refused, and
     nothing more is sent to their chat. Banning a banned user changes nothing. The bot's
@@ -63,7 +61,7 @@ async def ban_user(user_id: UserId, admin: AdminUser, session: SessionDep) -> Ad
 @router.post(
     "/admin/users/{user_id}/unban", response_model=AdminUserOut, responses=ADMIN_USER_ERRORS
 )
-async def unban_user(user_id: UserId, admin: AdminUser, session: SessionDep) -> AdminUserOut:
+async def unban_user(user_id: PathId, admin: AdminUser, session: SessionDep) -> AdminUserOut:
     """Lifts the ban: the user may sign in again (their old sessions stay revoked). Unbanning
     someone who is not banned changes nothing. The bot's `/unban <telegram_id>` does the
     same."""

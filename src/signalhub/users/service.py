@@ -9,7 +9,9 @@ from signalhub.audit import service as audit
 from signalhub.auth.repository import RefreshTokenRepository
 from signalhub.errors import Forbidden, NotFound
 from signalhub.kit.bus import publish_after_commit, user_channel
+from signalhub.kit.text import display_text
 from signalhub.models import Role, User
+from signalhub.models.user import FIRST_NAME_LENGTH, LANGUAGE_CODE_LENGTH, USERNAME_LENGTH
 from signalhub.outbox import service as outbox
 from signalhub.users.repository import UserRepository
 
@@ -52,13 +54,20 @@ async def upsert_from_telegram(
     if user is None:
         role = Role.admin if is_listed_admin else Role.user
         user = await _insert_or_get(repository, profile.telegram_id, role)
-    user.username = profile.username
-    user.first_name = profile.first_name
-    user.language_code = profile.language_code
+    user.username = _profile_text(profile.username, USERNAME_LENGTH)
+    user.first_name = _profile_text(profile.first_name, FIRST_NAME_LENGTH)
+    user.language_code = _profile_text(profile.language_code, LANGUAGE_CODE_LENGTH)
     if is_listed_admin:
         user.role = Role.admin
     await session.flush()
     return user
+
+
+def _profile_text(value: str | None, max_length: int) -> str | None:
+    """Telegram's display text as we can store it: a name is the user's, not input to refuse."""
+    if value is None:
+        return None
+    return display_text(value, max_length) or None
 
 
 async def _insert_or_get(repository: UserRepository, telegram_id: int, role: Role) -> User:

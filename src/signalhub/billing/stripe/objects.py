@@ -8,13 +8,14 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
 
-# PostgreSQL text cannot hold NUL; ids and codes never contain one.
-StripeText = Annotated[str, StringConstraints(min_length=1, max_length=255, pattern=r"^[^\x00]*$")]
+from signalhub.kit.schemas import MAX_INTEGER, Text
+
+StripeText = Annotated[Text, Field(min_length=1, max_length=255)]
 # Amounts land in INTEGER columns. Zero and negative values are kept: they are mismatches to
 # record, not malformed events.
-Amount = Annotated[int, Field(strict=True, ge=-(2**31), le=2**31 - 1)]
+Amount = Annotated[int, Field(strict=True, ge=-MAX_INTEGER - 1, le=MAX_INTEGER)]
 Currency = Annotated[str, StringConstraints(pattern=r"^[A-Za-z]{3}$", to_upper=True)]
-Message = Annotated[str, StringConstraints(max_length=1000, pattern=r"^[^\x00]*$")]
+Message = Annotated[Text, Field(max_length=1000)]
 
 
 def _id_of(value: Any) -> Any:

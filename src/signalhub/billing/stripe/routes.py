@@ -8,6 +8,8 @@ from pydantic import BaseModel
 from signalhub.billing.stripe import service, webhook
 from signalhub.billing.stripe.service import EventOutcome
 from signalhub.dependencies import SessionDep, SettingsDep
+from signalhub.errors import error_responses
+from signalhub.kit.schemas import RAW_JSON_BODY
 from signalhub.ops import metrics
 
 router = APIRouter(prefix="/api/v1/stripe", tags=["stripe"])
@@ -18,7 +20,21 @@ class WebhookAck(BaseModel):
     outcome: EventOutcome
 
 
-@router.post("/webhook", response_model=WebhookAck)
+@router.post(
+    "/webhook",
+    response_model=WebhookAck,
+    responses=error_responses(
+        400,
+        401,
+        503,
+        described={
+            400: "invalid_webhook: not a Stripe event; test_event_refused (production)",
+            401: "invalid_signature: Stripe-Signature does not verify or is over 300 s off",
+            503: "stripe_not_configured; payment_not_yet_known (Stripe retries)",
+        },
+    ),
+    openapi_extra=RAW_JSON_BODY,
+)
 async def stripe_webhook(
     request: Request,
     session: SessionDep,

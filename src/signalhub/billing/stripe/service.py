@@ -23,6 +23,7 @@ from signalhub.billing.stripe.repository import StripeEventRepository
 from signalhub.config import Settings
 from signalhub.db import Database
 from signalhub.errors import AppError
+from signalhub.kit.text import is_storable
 from signalhub.kit.time import utcnow
 from signalhub.models import StripeEvent, StripeEventStatus
 from signalhub.outbox import service as outbox
@@ -112,7 +113,7 @@ def _event_row(payload: dict[str, Any], signed_at: datetime | None, now: datetim
 
 
 def _text(value: object, max_length: int) -> str | None:
-    if isinstance(value, str) and 0 < len(value) <= max_length and "\x00" not in value:
+    if isinstance(value, str) and 0 < len(value) <= max_length and is_storable(value):
         return value
     return None
 

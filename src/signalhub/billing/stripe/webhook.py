@@ -19,6 +19,7 @@ from signalhub.billing.stripe.errors import (
     WebhookSignatureInvalid,
 )
 from signalhub.config import Environment, Settings
+from signalhub.kit.text import is_storable
 
 logger = logging.getLogger(__name__)
 
@@ -92,7 +93,7 @@ def _parse(text: str) -> dict[str, Any]:
 
 
 def _is_text(value: object, max_length: int) -> bool:
-    return isinstance(value, str) and 0 < len(value) <= max_length and "\x00" not in value
+    return isinstance(value, str) and 0 < len(value) <= max_length and is_storable(value)
 
 
 def _refuses_test_events(settings: Settings) -> bool:

@@ -12,7 +12,8 @@ from signalhub.users import service as users
 
 
 class UserMiddleware(BaseMiddleware):
-    """Registers or refreshes whoever sent the update and hands handlers `user`."""
+    """Registers or refreshes whoever sent the update and hands handlers `user`. An update that
+    no person sent (a channel post, another bot) is not ours to answer: no handler sees it."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
@@ -24,15 +25,16 @@ class UserMiddleware(BaseMiddleware):
         data: dict[str, Any],
     ) -> Any:
         sender: TelegramUser | None = data.get("event_from_user")
-        if sender is not None and not sender.is_bot:
-            data["user"] = await users.upsert_from_telegram(
-                data["session"],
-                users.TelegramProfile(
-                    telegram_id=sender.id,
-                    username=sender.username,
-                    first_name=sender.first_name,
-                    language_code=sender.language_code,
-                ),
-                self.settings.admin_telegram_ids,
-            )
+        if sender is None or sender.is_bot:
+            return None
+        data["user"] = await users.upsert_from_telegram(
+            data["session"],
+            users.TelegramProfile(
+                telegram_id=sender.id,
+                username=sender.username,
+                first_name=sender.first_name,
+                language_code=sender.language_code,
+            ),
+            self.settings.admin_telegram_ids,
+        )
         return await handler(event, data)
