@@ -138,12 +138,24 @@ async def test_a_stripe_charge_that_is_not_the_price_grants_nothing(
     await assert_mismatched(session, await ledger(session, charge["payment_intent"]), buyer)
 
 
+@pytest.mark.parametrize(
+    ("amount", "currency"),
+    [(100, "usd"), (0, "usd"), (-1900, "usd"), (1900, "eur")],
+    ids=["different-amount", "zero", "negative", "other-currency"],
+)
 async def test_a_stripe_checkout_that_is_not_the_price_grants_nothing(
-    session: AsyncSession, settings: Settings, buyer: User, product: Product
+    session: AsyncSession,
+    settings: Settings,
+    buyer: User,
+    product: Product,
+    amount: int,
+    currency: str,
 ) -> None:
     meta = ev.metadata(user_id=buyer.id, product=product.code)
     intent = ev.unique("pi")
-    checkout = ev.checkout_session(meta=meta, payment_intent=intent, amount_total=100)
+    checkout = ev.checkout_session(
+        meta=meta, payment_intent=intent, amount_total=amount, currency=currency
+    )
     await deliver(session, settings, ev.event("checkout.session.completed", checkout))
     await assert_mismatched(session, await ledger(session, intent), buyer)
 

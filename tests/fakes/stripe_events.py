@@ -82,6 +82,7 @@ def checkout_session(
     meta: dict[str, str],
     payment_intent: str | None,
     amount_total: int = 1900,
+    currency: str = "usd",
     payment_status: str = "paid",
 ) -> dict[str, Any]:
     return {
@@ -91,7 +92,7 @@ def checkout_session(
         "amount_total": amount_total,
         "client_reference_id": meta.get("user_id"),
         "created": int(time.time()),
-        "currency": "usd",
+        "currency": currency,
         "customer": "cus_NffrFeUfNV2Hib",
         "livemode": False,
         "metadata": meta,
