@@ -6,7 +6,9 @@ long-polling one server, each acknowledging what it receives.
 CONFIG holds the server URL and the devices (id, secret). The fleet prints `started` once every
 device has sent its first poll, and runs until its stdin closes; RESULT then receives when each
 poll was sent, when each poll and ack was answered, and when each signal arrived (unix seconds,
-this machine's clock)."""
+this machine's clock): `receipts` once per approval and device, `re_offers` each time the server
+offered a device an approval again (its ack had not arrived within the lease), which the device
+acknowledged again without executing it twice."""
 
 from __future__ import annotations
 
@@ -21,7 +23,7 @@ from typing import Any
 
 import httpx
 
-from signalhub.devices.client import DeviceClient, SimulatedBroker
+from signalhub.devices.client import DeviceClient, Executions, SimulatedBroker
 
 WAIT_S = 25
 # Devices start over this many seconds, as terminals coming online would, not all at once.
@@ -32,7 +34,7 @@ async def device_loop(
     client: DeviceClient, delay_s: float, record: dict[str, Any], started: asyncio.Event
 ) -> None:
     await asyncio.sleep(delay_s)
-    broker = SimulatedBroker(Decimal("0.10"), seed=client.device_id)
+    executions = Executions(SimulatedBroker(Decimal("0.10"), seed=client.device_id))
     while True:
         record["polls"].append(time.time())
         started.set()
@@ -45,9 +47,11 @@ async def device_loop(
         arrived = time.time()
         record["answered"].append(arrived)
         for signal in signals:
-            record["receipts"].append([signal["approval_id"], client.device_id, arrived])
+            fill, executed = executions.fill(signal, datetime.now(UTC))
+            received = [signal["approval_id"], client.device_id, arrived]
+            record["receipts" if executed else "re_offers"].append(received)
             try:
-                response = await client.ack(broker.execute(signal, datetime.now(UTC)))
+                response = await client.ack(fill)
             except httpx.HTTPError as error:
                 # A device whose ack timed out polls on, as a terminal would.
                 record["errors"].append(f"ack: {type(error).__name__}: {error}"[:200])
@@ -62,7 +66,13 @@ async def run(config: dict[str, Any]) -> dict[str, Any]:
     limits = httpx.Limits(
         max_connections=len(devices) + 50, max_keepalive_connections=len(devices) + 50
     )
-    record: dict[str, Any] = {"polls": [], "answered": [], "receipts": [], "errors": []}
+    record: dict[str, Any] = {
+        "polls": [],
+        "answered": [],
+        "receipts": [],
+        "re_offers": [],
+        "errors": [],
+    }
     async with httpx.AsyncClient(
         base_url=config["url"], timeout=WAIT_S + 30, limits=limits
     ) as http:

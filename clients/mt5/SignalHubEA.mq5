@@ -3,7 +3,9 @@
 //|                                                                  |
 //| Polls GET /api/v1/ea/poll, skips what has expired, places the    |
 //| order with SL and the first TP through CTrade, and acknowledges  |
-//| with POST /api/v1/ea/ack (ticket and price, or the error).       |
+//| with POST /api/v1/ea/ack (ticket and price, or the error). A     |
+//| signal offered again (the server got no ack within its lease) is |
+//| acknowledged again with the recorded ack, never traded twice.    |
 //| Every InpSnapshotEveryS seconds it reports the account and its   |
 //| open positions (POST /api/v1/ea/snapshot), which verifies the    |
 //| trader's account link and feeds the Mini App's Positions tab.    |
@@ -33,6 +35,9 @@ int    nonce_counter = 0;
 long   clock_offset_s = 0;
 uint   last_snapshot_ms = 0;
 string pairing_shown = "";
+// The ack of each approval executed since the EA started, by approval id.
+string acked_ids[];
+string acked_bodies[];
 
 //--- SHA-256 and HMAC-SHA256 ------------------------------------------
 void Sha256(const uchar &data[], uchar &digest[])
@@ -219,6 +224,24 @@ string Execute(const string signal)
           + DoubleToString(lots, 2) + "\"}";
   }
 
+// The ack recorded for this approval, or "" when it was never executed here.
+string RecordedAck(const string approval_id)
+  {
+   for(int i = 0; i < ArraySize(acked_ids); i++)
+      if(acked_ids[i] == approval_id)
+         return acked_bodies[i];
+   return "";
+  }
+
+void RecordAck(const string approval_id, const string ack)
+  {
+   int n = ArraySize(acked_ids);
+   ArrayResize(acked_ids, n + 1);
+   ArrayResize(acked_bodies, n + 1);
+   acked_ids[n] = approval_id;
+   acked_bodies[n] = ack;
+  }
+
 //--- Account snapshots --------------------------------------------------
 string JsonText(string text)
   {
@@ -344,7 +367,13 @@ void OnTimer()
    int count = SplitSignals(answer, signals);
    for(int i = 0; i < count; i++)
      {
-      string ack = Execute(signals[i]);
+      string approval_id = JsonValue(signals[i], "approval_id");
+      string ack = RecordedAck(approval_id);
+      if(ack == "")
+        {
+         ack = Execute(signals[i]);
+         RecordAck(approval_id, ack);
+        }
       string ack_answer;
       int ack_status = Signed("POST", "/api/v1/ea/ack", ack, ack_answer);
       PrintFormat("signalhub: %s -> %d", ack, ack_status);

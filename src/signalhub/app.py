@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
+from datetime import timedelta
 from http import HTTPStatus
 
 from fastapi import FastAPI, Request
@@ -78,7 +79,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.state.rate_limiter = build_rate_limiter(settings.redis_url)
     app.state.positions_reader = build_positions_reader(settings, database)
     app.state.nonce_store = build_nonce_store(settings.redis_url)
-    app.state.handover = Handover(database)
+    app.state.handover = Handover(database, timedelta(seconds=settings.ea_lease_s))
     app.state.device_traffic = DeviceTraffic(database, device_connections(settings))
     app.state.telegram = None
     app.state.bot_identity = BotIdentity(settings.telegram_bot_username, None)

@@ -84,6 +84,13 @@ class Settings(BaseSettings):
     positions_stale_after_s: float = Field(default=120.0, gt=0)
     simulated_broker_seed: int = 7
     device_secret_key: SecretStr | None = None
+    # How long a signal handed to a device is its own before it is offered to it again (its
+    # answer or the device's ack was lost). Longer than a poll's round trip after the hand-over:
+    # the answer's way back (queued behind others on a loaded server), the order's placement at
+    # the broker and the ack (the clients time a request out after the poll wait + 10 s), so a
+    # device that is merely slow is not offered the signal again; short enough that a lost one
+    # still arrives while it matters. A re-offer renews the lease.
+    ea_lease_s: float = Field(default=60.0, gt=0, le=3600)
 
     @field_validator("admin_telegram_ids", mode="before")
     @classmethod

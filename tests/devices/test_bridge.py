@@ -270,7 +270,7 @@ async def test_a_long_poll_ends_when_the_device_hangs_up(
         return devices.AuthenticatedDevice(device.device.id, trader.id, "Office MT5")
 
     started = time.monotonic()
-    traffic, handover = DeviceTraffic(database, 1), bridge.Handover(database)
+    traffic, handover = DeviceTraffic(database, 1), bridge.Handover(database, timedelta(seconds=60))
     hung_up = await bridge.long_poll(traffic, handover, as_office, 20, lambda: asyncio.sleep(0.2))
     assert hung_up == []
     assert time.monotonic() - started < 5
@@ -294,7 +294,7 @@ async def test_a_poll_whose_device_hung_up_while_queued_takes_nothing(
     async def already_gone() -> None:
         return None
 
-    traffic, handover = DeviceTraffic(database, 1), bridge.Handover(database)
+    traffic, handover = DeviceTraffic(database, 1), bridge.Handover(database, timedelta(seconds=60))
     assert await bridge.long_poll(traffic, handover, never, 20, already_gone) == []
     assert [s["approval_id"] for s in await poll(client, device)] == [approval.id]
 

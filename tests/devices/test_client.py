@@ -4,8 +4,10 @@ and acknowledges; it follows the server's clock; a revoked device stops it."""
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from collections.abc import Callable
+from datetime import timedelta
 from decimal import Decimal
 
 import httpx
@@ -97,3 +99,46 @@ async def test_a_revoked_device_stops(
     with pytest.raises(DeviceRefused, match="removed"):
         await run(client, SimulatedBroker(Decimal("0.1")), wait_s=0)
     await client.aclose()
+
+
+async def test_a_signal_offered_again_is_acked_again_not_executed_twice() -> None:
+    """The server offers a signal again when the device's ack did not reach it within the
+    lease: the device sends the same ack again and does not place a second order."""
+    signal = {
+        "approval_id": 7,
+        "symbol": "EURUSD",
+        "side": "buy",
+        "entry_price": "1.085",
+        "expires_at": (utcnow() + timedelta(minutes=15)).isoformat(),
+    }
+    offers = [[signal], [signal], []]
+    acks: list[dict[str, object]] = []
+    stop = asyncio.Event()
+
+    def server(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/api/v1/ea/ack":
+            acks.append(json.loads(request.content))
+            return httpx.Response(200, json={})
+        if len(offers) == 1:
+            stop.set()
+        return httpx.Response(200, json={"signals": offers.pop(0), "server_time": 0})
+
+    http = httpx.AsyncClient(transport=httpx.MockTransport(server), base_url="http://testserver")
+    client = DeviceClient("http://testserver", 1, "s" * 43, http)
+    fills: list[Fill] = []
+    await asyncio.wait_for(
+        run(
+            client,
+            SimulatedBroker(Decimal("0.10"), seed=1),
+            wait_s=0,
+            on_fill=fills.append,
+            stop=stop,
+        ),
+        10,
+    )
+    await client.aclose()
+
+    assert [fill.approval_id for fill in fills] == [7]
+    assert len(acks) == 2
+    assert acks[0] == acks[1]
+    assert acks[0]["ticket"] == fills[0].ticket

@@ -1,5 +1,11 @@
-"""The EA bridge: a user's approved signals reach each of their devices once, and come back
-as acknowledgements that tell the trader what their terminal did."""
+"""The EA bridge: a user's approved signals reach each of their devices, and come back as
+acknowledgements that tell the trader what their terminal did.
+
+A hand-over is at least once: a signal taken but not acknowledged is offered to the device
+again once its lease ends, because the answer that carried it may never have arrived (the
+device timed out or hung up, an overloaded server answered too late). Execution is exactly once
+by approval id: a device that already executed it re-sends its recorded ack, which the server
+answers like the first."""
 
 from __future__ import annotations
 
@@ -8,7 +14,7 @@ import time
 from collections.abc import Awaitable, Callable, Collection
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -42,29 +48,35 @@ class AckConflict(Conflict):
 
 
 async def take(
-    session: AsyncSession, user_id: int, device_ids: Collection[int], now: datetime
+    session: AsyncSession,
+    user_id: int,
+    device_ids: Collection[int],
+    now: datetime,
+    lease: timedelta,
 ) -> dict[int, list[EaSignal]]:
-    """What each of these devices of one user has not taken yet, marked taken, by device.
-    Expired or cancelled signals are never handed out; a concurrent poll of the same device gets
-    none of the same signals; a device on an account its trader unlinked gets nothing."""
+    """What each of these devices of one user does not hold, by device, marked taken for
+    `lease`: signals it never took, and those it took without acknowledging whose lease ended.
+    Acknowledged, expired or cancelled signals are never handed out; a concurrent poll of the
+    same device gets none of the same signals within a lease; a device on an account its
+    trader unlinked gets nothing."""
     repository = EaDeliveryRepository(session)
     # Most looks find nothing: the accounts are checked only when there is something to hand.
-    rows = await repository.untaken(user_id, device_ids, now, POLL_BATCH)
+    rows = await repository.offerable(user_id, device_ids, now, POLL_BATCH)
     if not rows:
         return {}
     takers = await accounts.devices_taking_signals(session, device_ids)
     if not takers:
         return {}
     offered = {approval.id: _ea_signal(approval, signal) for approval, signal in rows}
-    handed_over = await repository.taken_pairs(offered, takers)
+    held = await repository.held_pairs(offered, takers, now)
     wanted = [
         (approval_id, device_id)
         for device_id in sorted(takers)
         for approval_id in offered
-        if (approval_id, device_id) not in handed_over
+        if (approval_id, device_id) not in held
     ]
     taken: dict[int, list[EaSignal]] = {}
-    for approval_id, device_id in sorted(await repository.take_pairs(wanted, now)):
+    for approval_id, device_id in sorted(await repository.take_pairs(wanted, now, now + lease)):
         taken.setdefault(device_id, []).append(offered[approval_id])
     return taken
 
@@ -78,10 +90,12 @@ class _Taker:
 class Handover:
     """Per process: the long polls of one user that the same approval wakes (a trader's 20
     devices at once) take their signals in one transaction together, not one each, so an
-    approval costs one look at the database per API instance instead of one per device."""
+    approval costs one look at the database per API instance instead of one per device.
+    `lease` is how long a device holds what it takes (SIGNALHUB_EA_LEASE_S)."""
 
-    def __init__(self, database: Database) -> None:
+    def __init__(self, database: Database, lease: timedelta) -> None:
         self._database = database
+        self.lease = lease
         self._gathering: dict[int, list[_Taker]] = {}
         self._running: set[asyncio.Task[None]] = set()
 
@@ -110,7 +124,9 @@ class Handover:
     async def _hand_over(self, user_id: int, takers: list[_Taker]) -> None:
         try:
             async with self._database.transaction() as session:
-                taken = await take(session, user_id, {t.device_id for t in takers}, utcnow())
+                taken = await take(
+                    session, user_id, {t.device_id for t in takers}, utcnow(), self.lease
+                )
         except asyncio.CancelledError:
             for taker in takers:
                 taker.handed.cancel()
@@ -140,7 +156,8 @@ async def long_poll(
     the request a fleet of devices sends most); else waits up to `wait_s` for an approval on
     the user's live-update channel and looks again, with the user's other waiting devices,
     through `handover`. Holds no database connection while it waits, and stops as soon as the
-    device hangs up (`disconnected` returns), so nothing is marked taken that nobody receives.
+    device hangs up (`disconnected` returns), so little is marked taken that nobody receives
+    (what is, the lease offers again).
     The subscription opens before the first look, so an approval committed in between still
     wakes it; the bus only wakes, the database decides."""
     deadline = time.monotonic() + wait_s
@@ -157,7 +174,7 @@ async def long_poll(
                 wake_ups = await subscribed.enter_async_context(
                     traffic.database.bus.subscribe(user_channel(device.user_id))
                 )
-                taken = await take(session, device.user_id, [device.id], utcnow())
+                taken = await take(session, device.user_id, [device.id], utcnow(), handover.lease)
             signals = taken.get(device.id, [])
             while not signals and not gone.done():
                 remaining = deadline - time.monotonic()
@@ -204,8 +221,8 @@ def _ea_signal(approval: Approval, signal: Signal) -> EaSignal:
 async def ack(
     session: AsyncSession, device: AuthenticatedDevice, report: AckIn, now: datetime
 ) -> AckOut:
-    """Idempotent per approval and device: the first ack wins and tells the trader; the same
-    ack again answers the stored one; a different one is a 409."""
+    """Idempotent per approval and device: the first ack wins, ends the lease and tells the
+    trader; the same ack again answers the stored one; a different one is a 409."""
     repository = EaDeliveryRepository(session)
     found = await repository.approved_for_user(report.approval_id, device.user_id)
     if found is None:
@@ -214,7 +231,7 @@ async def ack(
         )
     approval, signal, user = found
     # An ack of a signal this device never polled for still counts, once.
-    await repository.take([approval.id], device.id, now)
+    await repository.add_if_absent(approval.id, device.id, now)
     reported = EaDelivery(
         approval_id=approval.id,
         device_id=device.id,

@@ -2,7 +2,9 @@
 and fills orders in simulation. The tests, the benchmark and the demo use it.
 
 It polls for approved signals, skips what has expired, "executes" the rest at a simulated price
-and acknowledges each with a ticket, the price and the volume."""
+and acknowledges each with a ticket, the price and the volume. The server offers a signal again
+when it did not receive the ack within its lease; the device then re-sends the recorded ack and
+never executes an approval twice."""
 
 from __future__ import annotations
 
@@ -153,6 +155,26 @@ class SimulatedBroker:
         )
 
 
+class Executions:
+    """What this device did with each approval, by approval id: a signal offered again (the
+    ack or the answer that carried the signal was lost) gets the recorded fill, so its ack is
+    sent again word for word and the order is never placed twice. In memory: a restarted
+    device has forgotten, as the server has not."""
+
+    def __init__(self, broker: SimulatedBroker) -> None:
+        self._broker = broker
+        self._fills: dict[int, Fill] = {}
+
+    def fill(self, signal: dict[str, Any], now: datetime) -> tuple[Fill, bool]:
+        """The signal's fill, and whether it was executed now (False: it was recorded before)."""
+        recorded = self._fills.get(int(signal["approval_id"]))
+        if recorded is not None:
+            return recorded, False
+        fill = self._broker.execute(signal, now)
+        self._fills[fill.approval_id] = fill
+        return fill, True
+
+
 async def run(
     client: DeviceClient,
     broker: SimulatedBroker,
@@ -161,8 +183,10 @@ async def run(
     on_fill: Callable[[Fill], None] = lambda fill: None,
     stop: asyncio.Event | None = None,
 ) -> None:
-    """Polls until `stop` is set; raises DeviceRefused when the server refuses the device."""
+    """Polls until `stop` is set; raises DeviceRefused when the server refuses the device.
+    `on_fill` hears of each approval once, when it is executed."""
     stop = stop or asyncio.Event()
+    executions = Executions(broker)
     while not stop.is_set():
         try:
             signals = await client.poll(wait_s)
@@ -171,9 +195,14 @@ async def run(
             await asyncio.sleep(RETRY_S)
             continue
         for signal in signals:
-            fill = broker.execute(signal, datetime.now(UTC))
+            fill, executed = executions.fill(signal, datetime.now(UTC))
+            if not executed:
+                logger.info(
+                    "signal offered again; acking it again", extra={"approval_id": fill.approval_id}
+                )
             await _ack(client, fill)
-            on_fill(fill)
+            if executed:
+                on_fill(fill)
 
 
 async def _ack(client: DeviceClient, fill: Fill, attempts: int = 3) -> None:

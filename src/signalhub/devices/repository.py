@@ -4,7 +4,7 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import ColumnElement, delete, func, or_, select, update
 
 from signalhub.kit.repository import Repository
 from signalhub.models import (
@@ -132,15 +132,24 @@ class DeviceNonceRepository(Repository):
         return int(getattr(result, "rowcount", 0) or 0)
 
 
+def _held(now: datetime) -> ColumnElement[bool]:
+    """A delivery its device holds: acknowledged (no lease), or within its lease."""
+    return or_(EaDelivery.lease_until.is_(None), EaDelivery.lease_until > now)
+
+
 class EaDeliveryRepository(Repository):
-    async def untaken(
+    async def offerable(
         self, user_id: int, device_ids: Collection[int], now: datetime, limit: int
     ) -> Sequence[tuple[Approval, Signal]]:
-        """The user's approved signals, still running, that at least one of these devices has
-        not taken, oldest first."""
-        taken_by = (
+        """The user's approved signals, still running, that at least one of these devices does
+        not hold (never taken, or taken, unacknowledged and its lease ended), oldest first."""
+        held_by = (
             select(func.count())
-            .where(EaDelivery.approval_id == Approval.id, EaDelivery.device_id.in_(device_ids))
+            .where(
+                EaDelivery.approval_id == Approval.id,
+                EaDelivery.device_id.in_(device_ids),
+                _held(now),
+            )
             .scalar_subquery()
         )
         result = await self.session.execute(
@@ -151,41 +160,43 @@ class EaDeliveryRepository(Repository):
                 Approval.status == ApprovalStatus.approved,
                 Signal.status == SignalStatus.active,
                 Signal.expires_at > now,
-                taken_by < len(device_ids),
+                held_by < len(device_ids),
             )
             .order_by(Approval.id)
             .limit(limit)
         )
         return [(approval, signal) for approval, signal in result]
 
-    async def taken_pairs(
-        self, approval_ids: Collection[int], device_ids: Collection[int]
+    async def held_pairs(
+        self, approval_ids: Collection[int], device_ids: Collection[int], now: datetime
     ) -> set[tuple[int, int]]:
-        """(approval, device) pairs among these that were handed over already."""
+        """(approval, device) pairs among these that are acknowledged or within their lease."""
         result = await self.session.execute(
             select(EaDelivery.approval_id, EaDelivery.device_id).where(
-                EaDelivery.approval_id.in_(approval_ids), EaDelivery.device_id.in_(device_ids)
+                EaDelivery.approval_id.in_(approval_ids),
+                EaDelivery.device_id.in_(device_ids),
+                _held(now),
             )
         )
         return {(approval_id, device_id) for approval_id, device_id in result}
 
-    async def take(self, approval_ids: Sequence[int], device_id: int, now: datetime) -> set[int]:
-        """Records the hand-over to one device; answers the approvals this call took."""
-        taken = await self.take_pairs(
-            [(approval_id, device_id) for approval_id in approval_ids], now
-        )
-        return {approval_id for approval_id, _ in taken}
-
     async def take_pairs(
-        self, pairs: Collection[tuple[int, int]], now: datetime
+        self, pairs: Collection[tuple[int, int]], now: datetime, lease_until: datetime
     ) -> set[tuple[int, int]]:
-        """Records the hand-over of each (approval, device) pair in one statement; answers the
-        pairs this call took. A concurrent poll of the same device meets the unique index and
-        takes none of them twice."""
+        """Records the hand-over of each (approval, device) pair in one statement, leased until
+        `lease_until`: a pair never taken is inserted, an unacknowledged one whose lease has
+        ended is leased again. Answers the pairs this call took. A concurrent poll of the same
+        device meets the unique index or the renewed lease and takes none of them."""
         if not pairs:
             return set()
         statement = (
-            self.insert_ignoring_conflicts(EaDelivery, ["approval_id", "device_id"])
+            self.insert_updating_conflicts(
+                EaDelivery,
+                ["approval_id", "device_id"],
+                set_={"lease_until": lease_until},
+                # An acknowledged delivery has no lease: NULL never passes.
+                where=EaDelivery.lease_until <= now,
+            )
             .values(
                 [
                     {
@@ -193,6 +204,7 @@ class EaDeliveryRepository(Repository):
                         "device_id": device_id,
                         "status": EaDeliveryStatus.taken,
                         "taken_at": now,
+                        "lease_until": lease_until,
                     }
                     for approval_id, device_id in pairs
                 ]
@@ -201,6 +213,19 @@ class EaDeliveryRepository(Repository):
         )
         result = await self.session.execute(statement)
         return {(approval_id, device_id) for approval_id, device_id in result}
+
+    async def add_if_absent(self, approval_id: int, device_id: int, now: datetime) -> None:
+        """The delivery row for the ack of a signal this device never polled for (the ack that
+        follows in the same transaction clears its lease)."""
+        await self.session.execute(
+            self.insert_ignoring_conflicts(EaDelivery, ["approval_id", "device_id"]).values(
+                approval_id=approval_id,
+                device_id=device_id,
+                status=EaDeliveryStatus.taken,
+                taken_at=now,
+                lease_until=now,
+            )
+        )
 
     async def approved_for_user(
         self, approval_id: int, user_id: int
@@ -230,6 +255,7 @@ class EaDeliveryRepository(Repository):
             )
             .values(
                 status=delivery.status,
+                lease_until=None,
                 acked_at=delivery.acked_at,
                 ticket=delivery.ticket,
                 price=delivery.price,

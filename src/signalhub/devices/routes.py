@@ -110,8 +110,10 @@ async def ea_poll(
     signed: SignedDevice,
     wait: Annotated[int, Query(ge=0, le=MAX_POLL_WAIT_S, description="Seconds to wait.")] = 0,
 ) -> EaPoll:
-    """The user's approved signals this device has not taken yet, each handed out once. With
-    `wait`, a long poll: answers as soon as an approval arrives, or empty after `wait` s."""
+    """The user's approved signals this device has not taken, and those it took but has not
+    acknowledged within the lease (SIGNALHUB_EA_LEASE_S): a device acks again what it already
+    executed, never trades twice. With `wait`, a long poll: answers as soon as an approval
+    arrives, or empty after `wait` s."""
     signals = await bridge.long_poll(
         request.app.state.device_traffic,
         request.app.state.handover,

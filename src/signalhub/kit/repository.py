@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, TypeVar
 
-from sqlalchemy import Insert, inspect
+from sqlalchemy import ColumnElement, Insert, inspect
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import DeclarativeBase
@@ -27,6 +27,25 @@ class Repository:
         if self.dialect == "postgresql":
             return postgresql.insert(table).on_conflict_do_nothing(index_elements=index_elements)
         return sqlite.insert(table).on_conflict_do_nothing(index_elements=index_elements)
+
+    def insert_updating_conflicts(
+        self,
+        table: Any,
+        index_elements: list[str],
+        set_: dict[str, Any],
+        where: ColumnElement[bool],
+    ) -> Insert:
+        """INSERT ... ON CONFLICT DO UPDATE SET ... WHERE: a row that meets the unique index is
+        updated only when `where` holds of it, else left alone (and not RETURNed). On
+        PostgreSQL `where` is checked on the row's latest version under its row lock, so of two
+        concurrent writers only the first whose `where` holds updates it."""
+        if self.dialect == "postgresql":
+            return postgresql.insert(table).on_conflict_do_update(
+                index_elements=index_elements, set_=set_, where=where
+            )
+        return sqlite.insert(table).on_conflict_do_update(
+            index_elements=index_elements, set_=set_, where=where
+        )
 
     async def insert_if_absent(self, row: RowT, *unique_columns: str) -> RowT | None:
         """One row, INSERT ... ON CONFLICT DO NOTHING RETURNING: the stored row, or None when the

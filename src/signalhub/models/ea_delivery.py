@@ -20,7 +20,9 @@ class EaDeliveryStatus(StrEnum):
 
 class EaDelivery(IdMixin, Base):
     """One approved signal handed to one device, and what the device reported. Unique per
-    approval and device: each device takes each approved signal once, and the first ack wins."""
+    approval and device: the first ack wins. Until then the hand-over is leased: once
+    `lease_until` has passed the signal is offered to the device again (its answer or the ack
+    was lost), so the device acts on each signal exactly once by approval id."""
 
     __tablename__ = "ea_deliveries"
     __table_args__ = (UniqueConstraint("approval_id", "device_id"),)
@@ -34,7 +36,10 @@ class EaDelivery(IdMixin, Base):
     status: Mapped[EaDeliveryStatus] = mapped_column(
         str_enum(EaDeliveryStatus), default=EaDeliveryStatus.taken, nullable=False
     )
+    # The first hand-over; a re-offer renews only the lease.
     taken_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+    # Set while taken, cleared by the ack: an acknowledged delivery is never offered again.
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
     acked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     ticket: Mapped[int | None] = mapped_column(BigInteger)
     price: Mapped[Decimal | None] = mapped_column(BrokerDecimal())
