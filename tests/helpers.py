@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import json
+import logging
 import shutil
 import socket
 import subprocess
@@ -21,6 +22,7 @@ from signalhub.bot.dispatcher import create_bot
 from signalhub.config import Settings
 from signalhub.db import Database
 from signalhub.devices.signing import signed_headers
+from signalhub.kit import redis_outage
 from signalhub.outbox.sender import OutboxSender
 from tests.factories import signed_init_data
 
@@ -163,3 +165,17 @@ def statements_on(engine: AsyncEngine) -> Iterator[list[str]]:
         yield statements
     finally:
         event.remove(engine.sync_engine, "before_cursor_execute", record)
+
+
+REDIS_OUTAGE_LOGGER = redis_outage.__name__
+
+
+def redis_outage_warnings(caplog: pytest.LogCaptureFixture, about: str) -> list[logging.LogRecord]:
+    """The warnings logged when Redis stopped answering the part named by `about`."""
+    return [
+        record
+        for record in caplog.records
+        if record.name == REDIS_OUTAGE_LOGGER
+        and record.levelno == logging.WARNING
+        and about in record.getMessage()
+    ]

@@ -14,7 +14,12 @@ from signalhub.kit.ratelimit import (
     build_rate_limiter,
 )
 from tests.e2e.server import free_port
-from tests.helpers import needs_redis_server, redis_server
+from tests.helpers import (
+    REDIS_OUTAGE_LOGGER,
+    needs_redis_server,
+    redis_outage_warnings,
+    redis_server,
+)
 
 
 async def test_memory_limiter_counts_per_key() -> None:
@@ -39,24 +44,16 @@ async def test_redis_limiter_is_shared_between_instances() -> None:
     await second.close()
 
 
-def outage_warnings(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
-    return [
-        record
-        for record in caplog.records
-        if record.name == "signalhub.kit.ratelimit" and record.levelno == logging.WARNING
-    ]
-
-
 async def test_without_redis_the_limit_is_counted_in_the_process_and_warned_once(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    caplog.set_level(logging.INFO, logger="signalhub.kit.ratelimit")
+    caplog.set_level(logging.INFO, logger=REDIS_OUTAGE_LOGGER)
     # Nothing listens there: every connection is refused, as when Redis is stopped.
     limiter = RedisRateLimiter(f"redis://127.0.0.1:{free_port()}/0", retry_after_s=0)
     key = f"test:{uuid.uuid4().hex}"
     assert [await limiter.allow(key, 3, 60) for _ in range(5)] == [True, True, True, False, False]
     assert await limiter.shared_state() is SharedState.degraded
-    assert len(outage_warnings(caplog)) == 1
+    assert len(redis_outage_warnings(caplog, "rate limits")) == 1
     await limiter.close()
 
 
@@ -64,7 +61,7 @@ async def test_without_redis_the_limit_is_counted_in_the_process_and_warned_once
 async def test_redis_is_asked_again_after_the_back_off_and_the_count_is_shared_again(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    caplog.set_level(logging.INFO, logger="signalhub.kit.ratelimit")
+    caplog.set_level(logging.INFO, logger=REDIS_OUTAGE_LOGGER)
     port = free_port()
     key = f"test:{uuid.uuid4().hex}"
     limiter: RedisRateLimiter | None = None
@@ -74,7 +71,7 @@ async def test_redis_is_asked_again_after_the_back_off_and_the_count_is_shared_a
             assert await limiter.allow(key, 2, 60)
         # Stopped: this process counts alone, from zero.
         assert [await limiter.allow(key, 2, 60) for _ in range(3)] == [True, True, False]
-        assert len(outage_warnings(caplog)) == 1
+        assert len(redis_outage_warnings(caplog, "rate limits")) == 1
         with redis_server(port):
             assert not await limiter.allow(key, 2, 60)  # within the back-off: the local count
             await asyncio.sleep(0.35)
@@ -85,7 +82,7 @@ async def test_redis_is_asked_again_after_the_back_off_and_the_count_is_shared_a
             assert await limiter.shared_state() is SharedState.ok
             await other_process.close()
         assert any("answers again" in record.getMessage() for record in caplog.records)
-        assert len(outage_warnings(caplog)) == 1
+        assert len(redis_outage_warnings(caplog, "rate limits")) == 1
     finally:
         if limiter is not None:
             await limiter.close()

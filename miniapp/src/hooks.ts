@@ -1,4 +1,5 @@
-import { useEffect, useRef, useState } from 'react';
+import { useCallback, useEffect, useRef, useState } from 'react';
+import { errorMessage } from './api';
 
 /**
  * Calls `callback` every `ms` while the page is visible, and once more as soon as it becomes
@@ -58,4 +59,37 @@ export function usePullToRefresh(onRefresh: () => void, thresholdPx = 70): void 
       window.removeEventListener('touchend', onEnd);
     };
   }, [thresholdPx]);
+}
+
+export interface Refreshing<T> {
+  /** The last result; null until the first fetch succeeds. */
+  data: T | null;
+  /** The last failure's message, until a fetch succeeds again; the data from before stays. */
+  error: string | null;
+  reload: () => Promise<void>;
+}
+
+/**
+ * What `fetch` returns, fetched on mount, every `everyMs` while the page is visible and on
+ * `reload()`. `fetch` must keep its identity between renders (wrap it in useCallback).
+ */
+export function useRefreshing<T>(fetch: () => Promise<T>, everyMs: number): Refreshing<T> {
+  const [data, setData] = useState<T | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const reload = useCallback(
+    () =>
+      fetch().then(
+        (result) => {
+          setData(result);
+          setError(null);
+        },
+        (failure: unknown) => setError(errorMessage(failure)),
+      ),
+    [fetch],
+  );
+  useEffect(() => {
+    void reload();
+  }, [reload]);
+  useVisibleInterval(() => void reload(), everyMs);
+  return { data, error, reload };
 }

@@ -9,6 +9,7 @@ import itertools
 import json
 import time
 from collections import defaultdict, deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -60,6 +61,8 @@ class FakeTelegramAPI:
         self.method_failures: dict[str, deque[Scripted]] = defaultdict(deque)
         self.blocked: set[int] = set()
         self.latency_s = 0.0
+        # A request's time on the wire before Telegram counts it: none, or one draw per call.
+        self.transit_s: Callable[[], float] | None = None
         self.pending_updates: list[dict[str, Any]] = []
         self.base_url = ""
         self._message_ids = itertools.count(1)
@@ -72,6 +75,7 @@ class FakeTelegramAPI:
         self.method_failures.clear()
         self.blocked.clear()
         self.latency_s = 0.0
+        self.transit_s = None
         self.pending_updates.clear()
 
     def fail_next(self, chat_id: int, status: int, description: str, *, times: int = 1) -> None:
@@ -152,6 +156,8 @@ class FakeTelegramAPI:
             await self._runner.cleanup()
 
     async def _handle(self, request: web.Request) -> web.Response:
+        if self.transit_s is not None:
+            await asyncio.sleep(self.transit_s())
         arrived = time.monotonic()
         method = request.match_info["method"]
         params = {key: _decode(key, value) for key, value in (await request.post()).items()}

@@ -87,6 +87,23 @@ async def test_request_latency_is_labelled_by_route_template(client: httpx.Async
     assert after == before + 2
 
 
+async def test_an_unknown_method_is_counted_as_other_not_as_a_new_label(
+    client: httpx.AsyncClient,
+) -> None:
+    def other() -> float:
+        return sample(
+            "signalhub_http_requests_total", method="OTHER", route="unmatched", status="404"
+        )
+
+    before = other()
+    for method in ("FROB", "X-ANYTHING-1", "X-ANYTHING-2"):
+        await client.request(method, "/nowhere")
+    assert other() == before + 3
+    assert (
+        sample("signalhub_http_requests_total", method="FROB", route="unmatched", status="404") == 0
+    )
+
+
 async def test_a_stars_payment_counts_once_with_its_grant_and_receipt(
     client: httpx.AsyncClient,
     session: AsyncSession,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import math
+import random
 import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import timedelta
@@ -20,7 +21,7 @@ from signalhub.db import Database
 from signalhub.kit.time import utcnow
 from signalhub.models import OutboxMessage, OutboxStatus, Priority
 from signalhub.outbox import service as outbox
-from signalhub.outbox.sender import BATCH_SECONDS, OutboxSender, RateLimiter
+from signalhub.outbox.sender import BATCH_SECONDS, WINDOW_S, OutboxSender, RateLimiter
 from signalhub.users import service as users
 from signalhub.worker.runner import Worker
 from tests.factories import create_user
@@ -98,6 +99,26 @@ async def test_the_limits_are_never_exceeded(
     assert violations.total == 0, violations.details[:5]
     # Without the limiter the same sends would breach both limits at once.
     assert telegram_api.violations(1000, 1.0).over_chat > 0
+
+
+async def test_the_rate_holds_where_telegram_counts_whatever_the_delays_on_the_way(
+    committing_database: Database,
+    fast_settings: Settings,
+    bot: Bot,
+    telegram_api: FakeTelegramAPI,
+) -> None:
+    """Requests spend 0 to 300 ms on the wire before Telegram counts them: sends started evenly
+    arrive in clumps, yet no second at Telegram holds more than the limit."""
+    transit = random.Random(7)
+    telegram_api.transit_s = lambda: transit.uniform(0, 0.3)
+    for index in range(150):
+        await enqueue(committing_database, 7000 + index, f"broadcast {index}")
+    sender = OutboxSender(fast_settings, committing_database, bot)
+    await run_until(sender, lambda: _all_done(committing_database))
+
+    assert len(telegram_api.delivered_texts()) == 150
+    violations = telegram_api.violations(fast_settings.telegram_rate_per_second, 0.2)
+    assert violations.total == 0, violations.details[:5]
 
 
 async def _all_done(database: Database) -> bool:
@@ -293,6 +314,21 @@ async def test_the_limiter_spaces_sends_and_pauses() -> None:
     limiter.pause(0.1)
     await limiter.wait_unpaused()
     assert loop.time() - started >= 0.1
+
+
+async def test_a_send_occupies_the_limit_until_a_second_after_its_answer() -> None:
+    limiter = RateLimiter(5)
+    for _ in range(5):
+        await limiter.acquire()
+    sixth = asyncio.ensure_future(limiter.acquire())
+    await asyncio.sleep(0.2)
+    assert not sixth.done()  # five in flight fill the limit
+    limiter.finished()
+    answered_at = limiter.now()
+    await asyncio.sleep(0.2)
+    assert not sixth.done()  # the answered one still occupies its second
+    await sixth
+    assert limiter.now() - answered_at >= WINDOW_S
 
 
 async def test_the_worker_runs_the_sender_when_telegram_is_configured(

@@ -1,9 +1,9 @@
 import { Button, Cell, Input, List, Placeholder, Section, Text } from '@telegram-apps/telegram-ui';
-import { useCallback, useEffect, useState, type FormEvent } from 'react';
+import { useCallback, useState, type FormEvent } from 'react';
 import { errorMessage, type AccountLink, type Api } from '../api';
 import { Loading } from '../components/Loading';
 import { tradeModeName } from '../format';
-import { useVisibleInterval } from '../hooks';
+import { useRefreshing } from '../hooks';
 
 const REFRESH_MS = 10_000;
 
@@ -135,26 +135,9 @@ function AccountRow({ account, api, onChanged }: { account: AccountLink; api: Ap
 }
 
 export function AccountsPage({ api }: { api: Api }) {
-  const [accounts, setAccounts] = useState<AccountLink[] | null>(null);
-  const [error, setError] = useState<string | null>(null);
-
-  const load = useCallback(
-    () =>
-      api.accounts().then(
-        (result) => {
-          setAccounts(result);
-          setError(null);
-        },
-        (failure: unknown) => setError(errorMessage(failure)),
-      ),
-    [api],
-  );
-
-  useEffect(() => {
-    void load();
-  }, [load]);
+  const fetchAccounts = useCallback(() => api.accounts(), [api]);
   // A pending link turns verified when the EA reports; keep the page current while it waits.
-  useVisibleInterval(() => void load(), REFRESH_MS);
+  const { data: accounts, error, reload: load } = useRefreshing(fetchAccounts, REFRESH_MS);
 
   if (!accounts) {
     if (!error) return <Loading />;

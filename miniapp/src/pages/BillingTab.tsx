@@ -1,12 +1,12 @@
 import { Button, Cell, List, Section, Text } from '@telegram-apps/telegram-ui';
-import { useCallback, useEffect, useState } from 'react';
+import { useCallback } from 'react';
 import { LoadError } from '../components/LoadError';
-import { errorMessage, type Api, type Billing } from '../api';
+import { type Api, type Billing } from '../api';
 import { EmptyState } from '../components/EmptyState';
 import { Loading } from '../components/Loading';
 import { MarketingSwitch } from '../components/MarketingSwitch';
 import { formatAmount, formatCountdown, formatDate, statusName, tierName } from '../format';
-import { useNow, useVisibleInterval } from '../hooks';
+import { useNow, useRefreshing } from '../hooks';
 import { navigate } from '../router';
 
 const REFRESH_MS = 30_000;
@@ -36,26 +36,8 @@ function Upgrade() {
 }
 
 export function BillingTab({ api }: { api: Api }) {
-  const [billing, setBilling] = useState<Billing | null>(null);
-  const [error, setError] = useState<string | null>(null);
-
-  const load = useCallback(
-    () =>
-      api.billing().then(
-        (result) => {
-          setBilling(result);
-          setError(null);
-        },
-        (failure: unknown) => setError(errorMessage(failure)),
-      ),
-    [api],
-  );
-
-  useEffect(() => {
-    void load();
-  }, [load]);
-
-  useVisibleInterval(load, REFRESH_MS);
+  const fetchBilling = useCallback(() => api.billing(), [api]);
+  const { data: billing, error, reload: load } = useRefreshing(fetchBilling, REFRESH_MS);
 
   if (!billing) {
     if (!error) return <Loading />;

@@ -1,19 +1,16 @@
 import { Button, Cell, Input, List, Section, Text } from '@telegram-apps/telegram-ui';
-import { useCallback, useEffect, useState, type FormEvent } from 'react';
+import { useCallback, useState, type FormEvent } from 'react';
 import { LoadError } from '../components/LoadError';
-import { ApiError, type Api, type Device, type DeviceRegistered } from '../api';
+import { errorMessage, type Api, type Device, type DeviceRegistered } from '../api';
 import { EmptyState } from '../components/EmptyState';
 import { Loading } from '../components/Loading';
 import { formatAgo } from '../format';
-import { useNow, useVisibleInterval } from '../hooks';
+import { useNow, useRefreshing } from '../hooks';
 import { confirmAction, copyText } from '../telegram';
 
 // Last seen moves at most once a minute on the server; a quarter of that keeps it current.
 const REFRESH_MS = 15_000;
 const NAME_MAX = 64;
-
-const errorMessage = (error: unknown) =>
-  error instanceof ApiError ? error.message : 'Something went wrong. Please try again.';
 
 /** What to paste into the Expert Advisor's inputs. */
 export const eaSettings = (device: DeviceRegistered, serverUrl: string) =>
@@ -171,28 +168,11 @@ function DeviceRow({
 }
 
 export function DevicesTab({ api }: { api: Api }) {
-  const [devices, setDevices] = useState<Device[] | null>(null);
-  const [error, setError] = useState<string | null>(null);
+  const fetchDevices = useCallback(() => api.devices(), [api]);
+  const { data: devices, error, reload: load } = useRefreshing(fetchDevices, REFRESH_MS);
   const [actionError, setActionError] = useState<string | null>(null);
   const [added, setAdded] = useState<DeviceRegistered | null>(null);
   const now = useNow();
-
-  const load = useCallback(
-    () =>
-      api.devices().then(
-        (result) => {
-          setDevices(result);
-          setError(null);
-        },
-        (failure: unknown) => setError(errorMessage(failure)),
-      ),
-    [api],
-  );
-
-  useEffect(() => {
-    void load();
-  }, [load]);
-  useVisibleInterval(load, REFRESH_MS);
 
   const act = async (action: () => Promise<unknown>) => {
     setActionError(null);

@@ -4,7 +4,6 @@ instances must share the count."""
 from __future__ import annotations
 
 import asyncio
-import logging
 import time
 from enum import StrEnum
 from typing import Protocol
@@ -12,13 +11,7 @@ from typing import Protocol
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-logger = logging.getLogger(__name__)
-
-# How long a failed Redis stays unasked: short, so the shared count is back soon after Redis is,
-# yet an outage costs one connection attempt per process per period, not one per request.
-REDIS_RETRY_AFTER_S = 5.0
-# A Redis that accepts connections but never answers would otherwise hold every sign-in.
-REDIS_TIMEOUT_S = 0.5
+from signalhub.kit.redis_outage import REDIS_RETRY_AFTER_S, REDIS_TIMEOUT_S, RedisOutage, connect
 
 
 class SharedState(StrEnum):
@@ -73,16 +66,16 @@ class RedisRateLimiter:
         retry_after_s: float = REDIS_RETRY_AFTER_S,
         timeout_s: float = REDIS_TIMEOUT_S,
     ) -> None:
-        self._redis: Redis = Redis.from_url(
-            url, socket_connect_timeout=timeout_s, socket_timeout=timeout_s
-        )
+        self._redis: Redis = connect(url, timeout_s)
         self._fallback = MemoryRateLimiter()
-        self._retry_after_s = retry_after_s
-        # Monotonic time before which Redis is not asked; None while Redis answers.
-        self._retry_at: float | None = None
+        self._outage = RedisOutage(
+            while_down="rate limits are counted per process until it answers",
+            when_back="rate limits are shared between processes",
+            retry_after_s=retry_after_s,
+        )
 
     async def allow(self, key: str, limit: int, window_s: int) -> bool:
-        if self._retry_at is not None and time.monotonic() < self._retry_at:
+        if self._outage.skipping:
             return await self._fallback.allow(key, limit, window_s)
         window_key = f"signalhub:ratelimit:{key}:{int(time.time()) // window_s}"
         try:
@@ -91,9 +84,9 @@ class RedisRateLimiter:
                 pipeline.expire(window_key, window_s)
                 count, _ = await pipeline.execute()
         except RedisError as error:
-            self._redis_failed(error)
+            self._outage.failed(error)
             return await self._fallback.allow(key, limit, window_s)
-        self._redis_answered()
+        self._outage.answered()
         return int(count) <= limit
 
     async def shared_state(self) -> SharedState:
@@ -101,23 +94,10 @@ class RedisRateLimiter:
         try:
             await self._redis.ping()
         except RedisError as error:
-            self._redis_failed(error)
+            self._outage.failed(error)
             return SharedState.degraded
-        self._redis_answered()
+        self._outage.answered()
         return SharedState.ok
-
-    def _redis_failed(self, error: RedisError) -> None:
-        if self._retry_at is None:
-            logger.warning(
-                "redis unreachable: rate limits are counted per process until it answers",
-                extra={"error": type(error).__name__, "retry_after_s": self._retry_after_s},
-            )
-        self._retry_at = time.monotonic() + self._retry_after_s
-
-    def _redis_answered(self) -> None:
-        if self._retry_at is not None:
-            self._retry_at = None
-            logger.info("redis answers again: rate limits are shared between processes")
 
     async def close(self) -> None:
         await self._redis.aclose()

@@ -21,6 +21,9 @@ logger = logging.getLogger("signalhub.http")
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 # nginx's name for "the client closed the connection before we answered": not a server error.
 CLIENT_CLOSED_REQUEST = 499
+HTTP_METHODS = frozenset(
+    {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE", "CONNECT"}
+)
 # No request of ours nests deeper than a few levels; a parser's recursion ends far later, and at
 # a depth where it costs the server's stack, not the client's.
 MAX_JSON_DEPTH = 64
@@ -69,8 +72,10 @@ class RequestContextMiddleware:
             # The route template, never the requested path: a path or its query string can hold
             # a token, and this line is not masked.
             route = getattr(scope.get("route"), "path", "unmatched")
-            http_requests.labels(scope["method"], route, str(status)).inc()
-            http_latency.labels(scope["method"], route).observe(elapsed)
+            # Any token is a method to the HTTP parser: an unknown one must not mint a label.
+            method = scope["method"] if scope["method"] in HTTP_METHODS else "OTHER"
+            http_requests.labels(method, route, str(status)).inc()
+            http_latency.labels(method, route).observe(elapsed)
             logger.info(
                 "request",
                 extra={

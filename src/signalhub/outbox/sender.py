@@ -23,6 +23,7 @@ counts in both limiters' windows, so neither limit is ever exceeded."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import math
 from collections import deque
@@ -62,13 +63,14 @@ logger = logging.getLogger("signalhub.outbox.sender")
 
 # pg_advisory_lock key of the one active sender ("outbox" in ASCII).
 SENDER_LOCK_KEY = 0x6F7574626F78
-# Our spacing is measured where we send, Telegram's where it receives: a GC pause or a busy
-# event loop between taking a slot and writing the request must not turn exact spacing into a
-# burst over the limit. 5 % of the rate buys 50 ms of any 1-second window (2 % proved too
-# little: one breach in 10,000 sends in bench/sender.py).
+# The per-chat spacing is measured where we send, Telegram's where it receives: a GC pause or a
+# busy event loop between taking a slot and writing the request must not bring two messages to
+# one chat closer than its interval. (The overall rate needs no margin: see RateLimiter.)
 SAFETY_MARGIN = 0.05
 # How late a send may start and still keep its slot on the grid.
 MAX_LAG_S = 0.01
+# Telegram's limits are per second.
+WINDOW_S = 1.0
 # A claimed batch holds about this many seconds of sending at the achieved rate: a signal queued
 # behind a broadcast waits about that long, and a crash interrupts at most that many rows.
 BATCH_SECONDS = 0.25
@@ -99,15 +101,23 @@ class NothingToEdit(Exception):
 class RateLimiter:
     """Evenly spaced start times at `rate` per second, and one pause for everyone on a 429.
 
-    Two guards: a grid of slots `interval` apart keeps the pace smooth, and the last `rate`
-    start times make sure no 1-second window (plus slack for the trip to Telegram) ever holds
-    more than `rate` starts, however late some of them were."""
+    Two guards. A grid of slots `interval` apart keeps the pace smooth. And a send occupies the
+    limit from its start until one second after its answer: a new send starts only while fewer
+    than `rate` occupy it. Telegram counts a request when it arrives, which is after we start it
+    and before we have its answer, so every request that arrives in any 1-second window
+    [x, x + 1] ending at or after a send's arrival was still occupying the limit when that send
+    started: no window holds more than `rate` arrivals, whatever the delays between our slot,
+    the wire and Telegram's clock."""
 
     def __init__(self, rate_per_s: float) -> None:
-        self.interval = (1 / rate_per_s) * (1 + SAFETY_MARGIN)
-        self.recent: deque[float] = deque(maxlen=max(1, math.floor(rate_per_s)))
+        self.interval = 1 / rate_per_s
+        self.limit = max(1, math.floor(rate_per_s))
+        self.in_flight = 0
+        # When each send answered within the last second, oldest first.
+        self.answered: deque[float] = deque()
         self.next_at = 0.0
         self.paused_until = 0.0
+        self._freed = asyncio.Event()
 
     @staticmethod
     def now() -> float:
@@ -124,27 +134,38 @@ class RateLimiter:
                 return
             await asyncio.sleep(left)
 
-    def _ready_at(self) -> float:
-        ready = max(self.next_at, self.paused_until)
-        if len(self.recent) == self.recent.maxlen:
-            ready = max(ready, self.recent[0] + 1.0 * (1 + SAFETY_MARGIN))
-        return ready
+    def occupied(self, now: float) -> int:
+        while self.answered and self.answered[0] <= now - WINDOW_S:
+            self.answered.popleft()
+        return self.in_flight + len(self.answered)
 
-    def record(self) -> None:
-        """A send paced by another limiter still counts in this one's 1-second window."""
-        self.recent.append(self.now())
+    def started(self) -> None:
+        """A send, paced here or by another limiter, occupies this one until `finished`."""
+        self.in_flight += 1
+
+    def finished(self) -> None:
+        self.in_flight -= 1
+        self.answered.append(self.now())
+        self._freed.set()
 
     async def acquire(self) -> None:
         while True:
             now = self.now()
-            ready = self._ready_at()
+            ready = max(self.next_at, self.paused_until)
+            if self.occupied(now) >= self.limit:
+                # Full: the oldest answer leaves the window then, or an answer arrives sooner.
+                self._freed.clear()
+                wait = self.answered[0] + WINDOW_S - now if self.answered else None
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._freed.wait(), wait)
+                continue
             if ready <= now:
                 # Slots keep to their grid, so sleep overshooting by a millisecond does not eat
                 # into the rate; far behind (idle, paused), the grid restarts from now instead
                 # of catching up in a burst.
                 on_grid = now - ready <= MAX_LAG_S
                 self.next_at = (ready if on_grid else now) + self.interval
-                self.recent.append(now)
+                self.started()
                 return
             await asyncio.sleep(ready - now)
 
@@ -185,10 +206,6 @@ class OutboxSender:
         # Messages dispatched per second, measured over full batches; the configured rate until
         # the first one.
         self.measured_rate = settings.telegram_rate_per_second
-        # Requests in flight: enough to keep the rate up when each call takes a while.
-        self.in_flight_limit = asyncio.Semaphore(
-            max(1, math.ceil(max(settings.telegram_rate_per_second, paid_rate or 0)))
-        )
         self.chat_ready_at: dict[int, float] = {}
         self.tasks: set[asyncio.Task[None]] = set()
         self.undispatched: deque[int] = deque()
@@ -271,7 +288,6 @@ class OutboxSender:
         for message in batch:
             paid = self.paid_limiter is not None and message.priority == Priority.signal
             await self._take_slot(paid)
-            await self.in_flight_limit.acquire()
             self.chat_ready_at[message.chat_id] = self.limiter.now() + self.chat_interval
             self.undispatched.popleft()
             task = asyncio.create_task(self._send(message, paid))
@@ -294,7 +310,7 @@ class OutboxSender:
             (self.paid_limiter, self.limiter) if paid else (self.limiter, self.paid_limiter)
         )
         await pacing.acquire()
-        counting.record()
+        counting.started()
 
     async def _claim(self, size: int | None = None) -> list[ClaimedMessage]:
         size = size or self.batch_size
@@ -376,7 +392,7 @@ class OutboxSender:
 
     async def _send(self, message: ClaimedMessage, paid: bool) -> None:
         try:
-            telegram_message_id = await self._deliver(message, paid)
+            telegram_message_id = await self._answered(message, paid)
         except OriginalNotSentYet:
             await self._write_give_back(message, EDIT_WAIT_S)
         except NothingToEdit:
@@ -408,8 +424,16 @@ class OutboxSender:
         else:
             metrics.messages_sent.labels(Priority(message.priority).name).inc()
             self.delivered.append(Delivered(message.id, telegram_message_id, utcnow()))
+
+    async def _answered(self, message: ClaimedMessage, paid: bool) -> int:
+        """`_deliver`, and the send stops occupying the limits the moment Telegram answered
+        (or the call failed), before the outcome is written."""
+        try:
+            return await self._deliver(message, paid)
         finally:
-            self.in_flight_limit.release()
+            for limiter in (self.limiter, self.paid_limiter):
+                if limiter is not None:
+                    limiter.finished()
 
     async def _write_give_back(self, message: ClaimedMessage, retry_after: float) -> None:
         async with self.database.transaction() as session:
