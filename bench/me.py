@@ -1,8 +1,10 @@
 """Authenticated reads: `GET /api/v1/me` with many users' access tokens against one real
-`signalhub serve` process on PostgreSQL, driven by wrk at 64 connections."""
+`signalhub serve` process on PostgreSQL with Redis (as in production: the user cache is shared
+through it), driven by wrk at 64 connections."""
 
 from __future__ import annotations
 
+import os
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -14,6 +16,7 @@ from bench.common import bench_database_url, fresh_database
 from bench.server import git_commit, lua_cycle_requests, signalhub_serve, wrk
 
 USERS = 500
+REDIS_URL = os.environ.get("SIGNALHUB_BENCH_REDIS_URL", "redis://127.0.0.1:6379/13")
 DURATION_S = 15
 
 
@@ -22,6 +25,7 @@ async def main() -> dict[str, Any]:
     await (await fresh_database(url)).dispose()
     settings = {
         "DATABASE_URL": url,
+        "REDIS_URL": REDIS_URL,
         "TELEGRAM_BOT_TOKEN": BOT_TOKEN,
         "SIGNIN_RATE_LIMIT_PER_MINUTE": str(10**9),
         "ACCESS_TOKEN_TTL_S": "3600",
@@ -45,7 +49,7 @@ async def main() -> dict[str, Any]:
     return {
         "commit": git_commit(),
         "path": "GET /api/v1/me",
-        "server": "one `signalhub serve` process, PostgreSQL, load from wrk (own process)",
+        "server": "one `signalhub serve` process, PostgreSQL, Redis, load from wrk (own process)",
         "distinct_users": USERS,
         "runs": [run],
     }

@@ -15,6 +15,8 @@ from contextlib import contextmanager
 
 import httpx
 import pytest
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from signalhub.bot.dispatcher import create_bot
 from signalhub.config import Settings
@@ -148,6 +150,21 @@ def redis_server(port: int) -> Iterator[str]:
 needs_redis_server = pytest.mark.skipif(
     shutil.which("redis-server") is None, reason="needs the redis-server binary"
 )
+
+
+@contextmanager
+def statements_on(engine: AsyncEngine) -> Iterator[list[str]]:
+    """The SQL statements sent through `engine` inside the block, in order."""
+    statements: list[str] = []
+
+    def record(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
+        statements.append(statement)
+
+    event.listen(engine.sync_engine, "before_cursor_execute", record)
+    try:
+        yield statements
+    finally:
+        event.remove(engine.sync_engine, "before_cursor_execute", record)
 
 
 REDIS_OUTAGE_LOGGER = redis_outage.__name__

@@ -823,8 +823,10 @@ export interface paths {
         };
         /**
          * Ea Poll
-         * @description The user's approved signals this device has not taken yet, each handed out once. With
-         *     `wait`, a long poll: answers as soon as an approval arrives, or empty after `wait` s.
+         * @description The user's approved signals this device has not taken, and those it took but has not
+         *     acknowledged within the lease (SIGNALHUB_EA_LEASE_S): a device acks again what it already
+         *     executed, never trades twice. With `wait`, a long poll: answers as soon as an approval
+         *     arrives, or empty after `wait` s.
          */
         get: operations["ea_poll_api_v1_ea_poll_get"];
         put?: never;

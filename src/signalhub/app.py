@@ -32,6 +32,7 @@ from signalhub.miniapp.location import candidates, find_dist
 from signalhub.ops import openapi
 from signalhub.ops.middleware import RequestBodyMiddleware, RequestContextMiddleware
 from signalhub.positions.reader import build_positions_reader
+from signalhub.users.cache import build_user_cache
 from signalhub.worker.runner import Worker
 
 logger = logging.getLogger("signalhub")
@@ -66,6 +67,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
             stack.push_async_callback(app.state.handover.close)
             if owns_database:
                 stack.push_async_callback(database.dispose)
+            await stack.enter_async_context(app.state.user_cache.running())
             yield
 
     app = FastAPI(
@@ -78,6 +80,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.state.database = database
     app.state.rate_limiter = build_rate_limiter(settings.redis_url)
     app.state.positions_reader = build_positions_reader(settings, database)
+    app.state.user_cache = build_user_cache(database, settings.user_cache_ttl_s)
     app.state.nonce_store = build_nonce_store(settings.redis_url)
     app.state.handover = Handover(database, timedelta(seconds=settings.ea_lease_s))
     app.state.device_traffic = DeviceTraffic(database, device_connections(settings))

@@ -81,6 +81,9 @@ class Settings(BaseSettings):
     broker_gateway: BrokerGatewayName = BrokerGatewayName.ea_bridge
     broker_timeout_s: float = Field(default=2.0, gt=0, le=60)
     positions_cache_ttl_s: float = Field(default=30.0, gt=0, le=3600)
+    # How long an API process may answer who a user is (role, ban, tier) without asking the
+    # database; changes are announced at once (users.cache), this bounds the rest. 0: off.
+    user_cache_ttl_s: float = Field(default=30.0, ge=0, le=3600)
     positions_stale_after_s: float = Field(default=120.0, gt=0)
     simulated_broker_seed: int = 7
     device_secret_key: SecretStr | None = None

@@ -14,6 +14,7 @@ from signalhub.db import Database
 from signalhub.errors import RateLimited
 from signalhub.kit.ratelimit import RateLimiter
 from signalhub.positions.reader import PositionsReader
+from signalhub.users.cache import UserCache
 
 
 def get_settings_dep(request: Request) -> Settings:
@@ -66,3 +67,11 @@ def get_positions_reader(request: Request) -> PositionsReader:
 
 
 PositionsReaderDep = Annotated[PositionsReader, Depends(get_positions_reader)]
+
+
+def get_user_cache(request: Request) -> UserCache:
+    cache: UserCache = request.app.state.user_cache
+    return cache
+
+
+UserCacheDep = Annotated[UserCache, Depends(get_user_cache)]

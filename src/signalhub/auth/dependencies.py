@@ -8,11 +8,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from signalhub.auth import service
 from signalhub.auth.service import AccessClaims
-from signalhub.dependencies import SessionDep, SettingsDep
+from signalhub.dependencies import SessionDep, SettingsDep, UserCacheDep
 from signalhub.errors import Forbidden, Unauthorized
 from signalhub.kit.schemas import OPTIONAL_BEARER_SCHEME
 from signalhub.models import Role, User
 from signalhub.users import service as users
+from signalhub.users.signed_in import SignedInUser
 
 bearer = HTTPBearer(auto_error=False)
 # The same scheme under its own name, so that the OpenAPI document can say that it is optional
@@ -33,43 +34,60 @@ def access_claims(
 
 
 async def user_for(session: AsyncSession, claims: AccessClaims) -> User:
-    """The user a valid access token names, if the account still exists, is not banned and
-    the token is of the user's current version: the row read anyway, so the ban costs no
-    query."""
+    """The users row a valid access token names, read now: for a caller about to write, who
+    wants the database's word on the ban (see billing.idempotency)."""
     user = await users.find(session, claims.user_id)
     if user is None:
-        raise Unauthorized("This account no longer exists.", code="token_invalid")
-    users.ensure_not_banned(user)
-    if claims.token_version != user.token_version:
-        raise Unauthorized("This token was revoked; sign in again.", code="token_revoked")
+        raise _gone()
+    _admit(user, claims)
     return user
 
 
 async def current_user(
-    session: SessionDep, claims: Annotated[AccessClaims, Depends(access_claims)]
-) -> User:
-    return await user_for(session, claims)
+    session: SessionDep,
+    cache: UserCacheDep,
+    claims: Annotated[AccessClaims, Depends(access_claims)],
+) -> SignedInUser:
+    """The caller, from the user cache when it holds them (no query), else from the row."""
+    user = await cache.user(session, claims.user_id)
+    if user is None:
+        raise _gone()
+    _admit(user, claims)
+    return user
 
 
 async def optional_user(
     session: SessionDep,
     settings: SettingsDep,
+    cache: UserCacheDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(optional_bearer)],
-) -> User | None:
+) -> SignedInUser | None:
     """For public routes that do a little more for a signed-in caller; a token that is sent
     must still be valid."""
     if credentials is None:
         return None
-    return await user_for(session, service.read_access_token(settings, credentials.credentials))
+    claims = service.read_access_token(settings, credentials.credentials)
+    return await current_user(session, cache, claims)
 
 
-async def admin_user(user: Annotated[User, Depends(current_user)]) -> User:
+async def admin_user(user: Annotated[SignedInUser, Depends(current_user)]) -> SignedInUser:
     if user.role != Role.admin:
         raise Forbidden("Admins only.", code="admin_only")
     return user
 
 
+def _admit(user: User | SignedInUser, claims: AccessClaims) -> None:
+    """Only an account that is not banned, with a token of the user's current version."""
+    users.ensure_not_banned(user)
+    if claims.token_version != user.token_version:
+        raise Unauthorized("This token was revoked; sign in again.", code="token_revoked")
+
+
+def _gone() -> Unauthorized:
+    return Unauthorized("This account no longer exists.", code="token_invalid")
+
+
 Claims = Annotated[AccessClaims, Depends(access_claims)]
-CurrentUser = Annotated[User, Depends(current_user)]
-AdminUser = Annotated[User, Depends(admin_user)]
-OptionalUser = Annotated[User | None, Depends(optional_user)]
+CurrentUser = Annotated[SignedInUser, Depends(current_user)]
+AdminUser = Annotated[SignedInUser, Depends(admin_user)]
+OptionalUser = Annotated[SignedInUser | None, Depends(optional_user)]

@@ -36,6 +36,7 @@ from signalhub.models import (
     Product,
     User,
 )
+from signalhub.users.signed_in import SignedInUser
 
 RECENT_PAYMENTS = 5
 
@@ -124,7 +125,7 @@ async def create_payment(
 
 
 async def get_payment(
-    session: AsyncSession, user: User, request_id: int, now: datetime
+    session: AsyncSession, user: SignedInUser, request_id: int, now: datetime
 ) -> PaymentRequestOut:
     """What the Stripe webhook or the Stars `successful_payment` recorded for this attempt;
     another user's attempt is a 404."""

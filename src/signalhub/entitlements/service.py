@@ -5,6 +5,7 @@ new period after the current one; revoking a period pulls the later ones of that
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -12,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from signalhub.audit import service as audit
 from signalhub.entitlements.repository import EntitlementRepository
+from signalhub.kit.bus import publish_user_changed
 from signalhub.models import Entitlement, Payment, Product, Tier
 from signalhub.ops import metrics
 
@@ -20,6 +22,13 @@ from signalhub.ops import metrics
 class CurrentTier:
     tier: Tier
     expires_at: datetime | None
+
+
+@dataclass(frozen=True)
+class TierReading:
+    current: CurrentTier
+    # When `current` next changes by itself, as a period starts or ends; None: never.
+    changes_at: datetime | None
 
 
 @dataclass(frozen=True)
@@ -57,6 +66,7 @@ async def grant(
         assert existing is not None
         return GrantResult(existing, created=False)
     metrics.entitlements.labels("granted", product.tier).inc()
+    publish_user_changed(session, payment.user_id)
     await audit.record(
         session,
         "entitlement.granted",
@@ -98,6 +108,7 @@ async def revoke(
     await session.flush()
 
     metrics.entitlements.labels("revoked", entitlement.tier).inc()
+    publish_user_changed(session, entitlement.user_id)
     await audit.record(
         session,
         "entitlement.revoked",
@@ -115,7 +126,18 @@ async def for_payment(session: AsyncSession, payment_id: int) -> Entitlement | N
 
 async def current(session: AsyncSession, user_id: int, now: datetime) -> CurrentTier:
     """Highest tier running now; expiry is read from the rows, so nothing needs a job to expire."""
+    return (await reading(session, user_id, now)).current
+
+
+async def reading(session: AsyncSession, user_id: int, now: datetime) -> TierReading:
+    """The current tier and until when it holds unless a grant or revoke intervenes."""
     active = await EntitlementRepository(session).active(user_id, now)
+    boundaries = [row.starts_at for row in active if row.starts_at > now]
+    boundaries += [row.expires_at for row in active]
+    return TierReading(_highest_running(active, now), min(boundaries, default=None))
+
+
+def _highest_running(active: Sequence[Entitlement], now: datetime) -> CurrentTier:
     running = [row for row in active if row.starts_at <= now]
     if not running:
         return CurrentTier(Tier.free, None)

@@ -14,7 +14,11 @@ the change is committed, so nobody is woken up to read a change that is not ther
 
 `MemoryBus` serves one process (the embedded default, tests). `RedisBus` bridges processes
 through Redis pub/sub when `SIGNALHUB_REDIS_URL` is set: a message published by any API
-instance or worker reaches the subscribers of every instance."""
+instance or worker reaches the subscribers of every instance.
+
+A subscriber that must not miss a message (a cache dropping what changed) asks
+`delivery_epoch(channel)`: None while a message on the channel could be lost (Redis is not
+answering), otherwise a number that changes whenever messages may have been lost since."""
 
 from __future__ import annotations
 
@@ -26,7 +30,7 @@ from collections import defaultdict
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 from redis.asyncio import Redis
 from redis.asyncio.client import PubSub
@@ -39,6 +43,7 @@ PENDING_KEY = "signalhub.bus.pending"
 # Messages a slow subscriber may fall behind by; older ones are dropped (it re-reads anyway).
 QUEUE_SIZE = 100
 REDIS_PREFIX = "signalhub:live:"
+KEEP_ALIVE_CHANNEL = REDIS_PREFIX + "_"
 RECONNECT_S = 1.0
 
 
@@ -46,6 +51,18 @@ RECONNECT_S = 1.0
 class BusMessage:
     channel: str
     data: dict[str, Any]
+
+
+class Subscriber(Protocol):
+    """What the bus hands messages to, synchronously, as they arrive."""
+
+    @property
+    def channels(self) -> tuple[str, ...]: ...
+
+    def deliver(self, message: BusMessage) -> None: ...
+
+
+SubscriberT = TypeVar("SubscriberT", bound=Subscriber)
 
 
 class Subscription:
@@ -71,8 +88,10 @@ class Subscription:
 class MemoryBus:
     """One process: a message reaches the subscriptions open in this process."""
 
+    crosses_processes = False
+
     def __init__(self) -> None:
-        self._subscriptions: defaultdict[str, set[Subscription]] = defaultdict(set)
+        self._subscriptions: defaultdict[str, set[Subscriber]] = defaultdict(set)
 
     async def close(self) -> None:
         self._subscriptions.clear()
@@ -86,21 +105,34 @@ class MemoryBus:
 
     @asynccontextmanager
     async def subscribe(self, *channels: str) -> AsyncIterator[Subscription]:
-        subscription = Subscription(channels)
-        for channel in channels:
-            self._subscriptions[channel].add(subscription)
-            await self._first_subscriber(channel)
-        try:
+        async with self.attached(Subscription(channels)) as subscription:
             yield subscription
+
+    @asynccontextmanager
+    async def attached(
+        self, subscriber: SubscriberT, *, wait: bool = True
+    ) -> AsyncIterator[SubscriberT]:
+        """`subscriber.deliver` is called with every message of its channels until exit. With
+        `wait`, it starts once a bridged bus is listening (or has tried for a few seconds);
+        without, at once, and `delivery_epoch` says from when nothing is missed."""
+        for channel in subscriber.channels:
+            self._subscriptions[channel].add(subscriber)
+            await self._first_subscriber(channel, wait)
+        try:
+            yield subscriber
         finally:
-            for channel in channels:
+            for channel in subscriber.channels:
                 subscribers = self._subscriptions.get(channel)
                 if subscribers is None:
                     continue
-                subscribers.discard(subscription)
+                subscribers.discard(subscriber)
                 if not subscribers:
                     del self._subscriptions[channel]
                     await self._last_subscriber_left(channel)
+
+    def delivery_epoch(self, channel: str) -> int | None:
+        """In one process nothing published is ever lost."""
+        return 0
 
     def subscriber_count(self, channel: str) -> int:
         return len(self._subscriptions.get(channel, ()))
@@ -109,7 +141,7 @@ class MemoryBus:
         for subscription in tuple(self._subscriptions.get(message.channel, ())):
             subscription.deliver(message)
 
-    async def _first_subscriber(self, channel: str) -> None:
+    async def _first_subscriber(self, channel: str, wait: bool) -> None:
         """Hook for `RedisBus`: start listening to `channel`."""
 
     async def _last_subscriber_left(self, channel: str) -> None:
@@ -120,18 +152,25 @@ class RedisBus(MemoryBus):
     """Several processes: messages go through Redis PUBLISH; each process subscribes in Redis
     to the channels its own subscribers listen to, and hands what arrives to them."""
 
+    crosses_processes = True
+
     def __init__(self, url: str) -> None:
         super().__init__()
         self._redis: Redis = Redis.from_url(url)
         self._pubsub: PubSub | None = None
         self._listener: asyncio.Task[None] | None = None
         self._connected = asyncio.Event()
+        # Channels Redis confirmed subscribing this connection to: from the confirmation on, it
+        # relays every message published on them, in order, until the connection is lost.
+        self._confirmed: set[str] = set()
+        self._connection_count = 0
 
-    async def _start_listening(self) -> None:
+    async def _start_listening(self, wait: bool) -> None:
         """On the first subscription: a process that only publishes never listens."""
         self._listener = asyncio.create_task(self._listen(), name="bus_listener")
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._connected.wait(), 5)
+        if wait:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._connected.wait(), 5)
 
     async def close(self) -> None:
         if self._listener is not None:
@@ -154,9 +193,9 @@ class RedisBus(MemoryBus):
             # The change is committed; subscribers will see it at their next poll.
             logger.warning("live update not published", exc_info=True)
 
-    async def _first_subscriber(self, channel: str) -> None:
+    async def _first_subscriber(self, channel: str, wait: bool) -> None:
         if self._listener is None:
-            await self._start_listening()  # subscribes to every channel wanted so far
+            await self._start_listening(wait)  # subscribes to every channel wanted so far
             return
         if self._pubsub is not None:
             with contextlib.suppress(RedisError):
@@ -167,21 +206,31 @@ class RedisBus(MemoryBus):
             with contextlib.suppress(RedisError):
                 await self._pubsub.unsubscribe(REDIS_PREFIX + channel)
 
+    def delivery_epoch(self, channel: str) -> int | None:
+        """The connection's number while Redis has confirmed the subscription to `channel` on
+        it; a lost connection loses what was published until the next one subscribes."""
+        if REDIS_PREFIX + channel in self._confirmed:
+            return self._connection_count
+        return None
+
     async def _listen(self) -> None:
         """Forever: connect, subscribe to what local subscribers want, relay; on a lost
         connection, reconnect and subscribe again."""
         while True:
-            pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
+            # Subscription confirmations are read too: see delivery_epoch.
+            pubsub = self._redis.pubsub()
+            self._connection_count += 1
             try:
                 # A channel of our own keeps the connection subscribed while nobody listens.
+                # Last: Redis confirms the channels in order, so its confirmation (`_relay`)
+                # means the connection is subscribed to everything wanted so far.
                 wanted = self._redis_channels()
-                await pubsub.subscribe(REDIS_PREFIX + "_", *wanted)
+                await pubsub.subscribe(*wanted, KEEP_ALIVE_CHANNEL)
                 self._pubsub = pubsub
                 # Channels first wanted while that subscription was on its way.
                 missed = set(self._redis_channels()) - set(wanted)
                 if missed:
                     await pubsub.subscribe(*missed)
-                self._connected.set()
                 async for raw in pubsub.listen():
                     self._relay(raw)
             except asyncio.CancelledError:
@@ -190,6 +239,7 @@ class RedisBus(MemoryBus):
                 logger.warning("live-update bus lost Redis; reconnecting", exc_info=True)
             finally:
                 self._pubsub = None
+                self._confirmed.clear()
                 self._connected.clear()
                 with contextlib.suppress(RedisError, OSError):
                     await pubsub.aclose()  # type: ignore[no-untyped-call]
@@ -199,7 +249,17 @@ class RedisBus(MemoryBus):
         return [REDIS_PREFIX + channel for channel in self._subscriptions]
 
     def _relay(self, raw: dict[str, Any]) -> None:
-        if raw.get("type") != "message":
+        kind = raw.get("type")
+        if kind == "subscribe":
+            confirmed = raw["channel"].decode()
+            self._confirmed.add(confirmed)
+            if confirmed == KEEP_ALIVE_CHANNEL:
+                self._connected.set()
+            return
+        if kind == "unsubscribe":
+            self._confirmed.discard(raw["channel"].decode())
+            return
+        if kind != "message":
             return
         channel = raw["channel"].decode()[len(REDIS_PREFIX) :]
         try:
@@ -216,6 +276,15 @@ Bus = MemoryBus
 def user_channel(user_id: int) -> str:
     """One user's channel: their approvals changed, their account was banned."""
     return f"user:{user_id}"
+
+
+# Whatever signs a user in or describes them to themselves changed (ban, role, tier, profile):
+# every process drops its cached copy (users.cache).
+USER_CHANGES_CHANNEL = "users.changed"
+
+
+def publish_user_changed(session: AsyncSession, user_id: int) -> None:
+    publish_after_commit(session, USER_CHANGES_CHANNEL, {"user_id": user_id})
 
 
 def build_bus(redis_url: str | None) -> Bus:

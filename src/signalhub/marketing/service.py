@@ -35,6 +35,7 @@ from signalhub.models import (
 )
 from signalhub.outbox import service as outbox
 from signalhub.users import service as users
+from signalhub.users.signed_in import SignedInUser
 
 MIN_FANOUT_LEAD = 1000
 # Recipients queued in the outbox ahead of the sender: this many seconds of sending at the
@@ -212,7 +213,7 @@ async def report_progress_to(session: AsyncSession, broadcast: Broadcast, chat_i
 
 
 async def send_test(
-    session: AsyncSession, settings: Settings, broadcast_id: int, admin: User
+    session: AsyncSession, settings: Settings, broadcast_id: int, admin: SignedInUser
 ) -> None:
     """The real rendering, to the calling admin only; not a delivery, not in the analytics."""
     broadcast = await get(session, broadcast_id)
@@ -475,7 +476,7 @@ async def follow_link(session: AsyncSession, settings: Settings, token: str, now
 
 
 async def report_mini_app_launch(
-    session: AsyncSession, user: User, start_param: str, now: datetime
+    session: AsyncSession, user: SignedInUser, start_param: str, now: datetime
 ) -> bool:
     """The Mini App was opened from a broadcast's Mini App button; True if counted now."""
     parsed = links.parse_start_param(start_param)
@@ -548,5 +549,7 @@ async def analytics(session: AsyncSession, broadcast_id: int) -> AnalyticsOut:
 
 
 # -- preferences ----------------------------------------------------------------------------------
-async def set_subscribed(session: AsyncSession, user: User, subscribed: bool) -> None:
+async def set_subscribed(
+    session: AsyncSession, user: User | SignedInUser, subscribed: bool
+) -> None:
     await users.set_marketing_opt_out(session, user.id, not subscribed)

@@ -8,12 +8,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from signalhub.audit import service as audit
 from signalhub.auth.repository import RefreshTokenRepository
 from signalhub.errors import Forbidden, NotFound
-from signalhub.kit.bus import publish_after_commit, user_channel
+from signalhub.kit.bus import publish_after_commit, publish_user_changed, user_channel
 from signalhub.kit.text import display_text
 from signalhub.models import Role, User
 from signalhub.models.user import FIRST_NAME_LENGTH, LANGUAGE_CODE_LENGTH, USERNAME_LENGTH
 from signalhub.outbox import service as outbox
 from signalhub.users.repository import UserRepository
+from signalhub.users.signed_in import SignedInUser
 
 # The bot's one answer to a banned user, whatever they send.
 BANNED_MESSAGE = "Your signalhub account is banned. Nothing more can be done with it here."
@@ -51,6 +52,8 @@ async def upsert_from_telegram(
     repository = UserRepository(session)
     is_listed_admin = profile.telegram_id in admin_telegram_ids
     user = await repository.get_by_telegram_id(profile.telegram_id)
+    # A user created now is in no cache yet: only changes to an existing one are announced.
+    before = None if user is None else SignedInUser.of(user)
     if user is None:
         role = Role.admin if is_listed_admin else Role.user
         user = await _insert_or_get(repository, profile.telegram_id, role)
@@ -60,6 +63,8 @@ async def upsert_from_telegram(
     if is_listed_admin:
         user.role = Role.admin
     await session.flush()
+    if before is not None and SignedInUser.of(user) != before:
+        publish_user_changed(session, user.id)
     return user
 
 
@@ -99,13 +104,15 @@ async def set_bot_blocked(session: AsyncSession, telegram_id: int, bot_blocked: 
     await UserRepository(session).set_bot_blocked(telegram_id, bot_blocked)
 
 
-def ensure_not_banned(user: User) -> None:
+def ensure_not_banned(user: User | SignedInUser) -> None:
     """Every way in (sign-in, token refresh, an access token, a device, the bot) asks this."""
     if user.banned_at is not None:
         raise AccountBanned()
 
 
-async def ban(session: AsyncSession, user_id: int, actor: User, now: datetime) -> User:
+async def ban(
+    session: AsyncSession, user_id: int, actor: User | SignedInUser, now: datetime
+) -> User:
     """Shuts the user out at once: every refresh token revoked, access tokens refused from
     their next request (the version they carry is now stale), open streams ended, nothing more
     queued for their chat sent. Banning a banned user changes nothing."""
@@ -129,10 +136,13 @@ async def ban(session: AsyncSession, user_id: int, actor: User, now: datetime) -
         data={"refresh_tokens_revoked": revoked, "messages_dropped": dropped},
     )
     publish_after_commit(session, user_channel(user.id), {"type": BANNED_EVENT})
+    publish_user_changed(session, user.id)
     return user
 
 
-async def unban(session: AsyncSession, user_id: int, actor: User, now: datetime) -> User:
+async def unban(
+    session: AsyncSession, user_id: int, actor: User | SignedInUser, now: datetime
+) -> User:
     """The user may sign in again; nothing from before the ban comes back: a refresh token
     that a sign-in racing the ban created is revoked here too. Unbanning someone who is not
     banned changes nothing."""
@@ -151,6 +161,7 @@ async def unban(session: AsyncSession, user_id: int, actor: User, now: datetime)
         actor_user_id=actor.id,
         data={"banned_at": banned_at.isoformat()},
     )
+    publish_user_changed(session, user.id)
     return user
 
 
@@ -172,8 +183,10 @@ async def promote_to_admin(session: AsyncSession, telegram_id: int) -> bool:
     await audit.record(
         session, "user.promoted", subject_type="user", subject_id=user.id, user_id=user.id
     )
+    publish_user_changed(session, user.id)
     return True
 
 
 async def set_marketing_opt_out(session: AsyncSession, user_id: int, opted_out: bool) -> None:
     await UserRepository(session).set_marketing_opt_out(user_id, opted_out)
+    publish_user_changed(session, user_id)
