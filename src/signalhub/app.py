@@ -169,12 +169,15 @@ def _install_error_handlers(app: FastAPI) -> None:
         return JSONResponse(body, status_code=422)
 
     @app.exception_handler(StarletteHTTPException)
-    async def http_error(_request: Request, error: StarletteHTTPException) -> JSONResponse:
+    async def http_error(request: Request, error: StarletteHTTPException) -> JSONResponse:
         phrase = HTTPStatus(error.status_code).phrase
         code = phrase.lower().replace(" ", "_").replace("-", "_")
         message = error.detail if isinstance(error.detail, str) else phrase
+        headers = dict(error.headers or {})
+        if error.status_code == HTTPStatus.METHOD_NOT_ALLOWED:
+            headers["Allow"] = ", ".join(openapi.allowed_methods(app, request.url.path))
         return JSONResponse(
-            error_body(code, message), status_code=error.status_code, headers=error.headers
+            error_body(code, message), status_code=error.status_code, headers=headers
         )
 
     @app.exception_handler(Exception)

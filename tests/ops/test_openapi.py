@@ -82,3 +82,27 @@ async def test_booleans_are_strict(client: httpx.AsyncClient, session: Any, flag
         assert update.status_code == 422, update.text
         assert "is_active" in update.json()["error"]["message"]
     assert preference.status_code == 422, preference.text
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "allowed"),
+    [
+        ("DELETE", "/api/v1/accounts/link", "POST"),
+        ("PUT", "/api/v1/admin/broadcast-templates", "GET, POST"),
+        ("DELETE", "/api/v1/admin/broadcast-templates/7", "GET, PATCH"),
+        ("POST", "/api/v1/admin/knowledge/stats", "GET"),
+    ],
+)
+async def test_a_method_the_path_does_not_have_is_405_listing_all_it_has(
+    client: httpx.AsyncClient, method: str, path: str, allowed: str
+) -> None:
+    response = await client.request(method, path)
+    assert response.status_code == 405
+    assert response.headers["allow"] == allowed
+    assert response.json()["error"]["code"] == "method_not_allowed"
+
+
+async def test_a_path_id_that_is_not_a_number_names_nothing(client: httpx.AsyncClient) -> None:
+    response = await client.get("/api/v1/payments/abc")
+    assert response.status_code == 404
+    assert response.json()["error"]["code"] == "not_found"

@@ -37,7 +37,7 @@ async def list_accounts(user: CurrentUser, session: SessionDep) -> list[AccountL
 
 
 @router.put(
-    "/{account_id}/primary",
+    "/{account_id:int}/primary",
     response_model=AccountLinkOut,
     responses=error_responses(401, 404, 409, 422),
 )
@@ -50,7 +50,7 @@ async def make_primary(
 
 
 @router.delete(
-    "/{account_id}",
+    "/{account_id:int}",
     status_code=status.HTTP_204_NO_CONTENT,
     response_class=Response,
     responses=error_responses(401, 404, 422),

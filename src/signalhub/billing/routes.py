@@ -79,7 +79,7 @@ async def create_payment(
 
 
 @router.get(
-    "/payments/{payment_id}",
+    "/payments/{payment_id:int}",
     response_model=PaymentRequestOut,
     responses=error_responses(
         described={

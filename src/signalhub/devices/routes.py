@@ -77,7 +77,7 @@ router.add_api_route(
 
 
 @router.patch(
-    "/{device_id}",
+    "/{device_id:int}",
     response_model=DeviceOut,
     responses={404: {"description": "device_not_found (also another user's device)"}},
 )
@@ -88,7 +88,7 @@ async def rename_device(
 
 
 @router.delete(
-    "/{device_id}",
+    "/{device_id:int}",
     status_code=204,
     responses={404: {"description": "device_not_found (also another user's device)"}},
 )

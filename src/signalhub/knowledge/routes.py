@@ -129,14 +129,18 @@ async def create_article(
     return AdminArticleOut.model_validate(await service.create(session, body, admin_user.id))
 
 
-@admin.get("/{article_id}", response_model=AdminArticleOut, responses=_errors(401, 403, 404, 422))
+@admin.get(
+    "/{article_id:int}", response_model=AdminArticleOut, responses=_errors(401, 403, 404, 422)
+)
 async def get_article(
     article_id: PathId, _admin: AdminUser, session: SessionDep
 ) -> AdminArticleOut:
     return AdminArticleOut.model_validate(await service.get(session, article_id))
 
 
-@admin.patch("/{article_id}", response_model=AdminArticleOut, responses=_errors(401, 403, 404, 422))
+@admin.patch(
+    "/{article_id:int}", response_model=AdminArticleOut, responses=_errors(401, 403, 404, 422)
+)
 async def update_article(
     article_id: PathId, body: ArticleUpdate, admin_user: AdminUser, session: SessionDep
 ) -> AdminArticleOut:
@@ -145,7 +149,9 @@ async def update_article(
 
 
 @admin.post(
-    "/{article_id}/publish", response_model=AdminArticleOut, responses=_errors(401, 403, 404, 422)
+    "/{article_id:int}/publish",
+    response_model=AdminArticleOut,
+    responses=_errors(401, 403, 404, 422),
 )
 async def publish_article(
     article_id: PathId, admin_user: AdminUser, session: SessionDep
@@ -155,7 +161,7 @@ async def publish_article(
 
 
 @admin.post(
-    "/{article_id}/unpublish",
+    "/{article_id:int}/unpublish",
     response_model=AdminArticleOut,
     responses=_errors(401, 403, 404, 422),
 )
@@ -167,7 +173,7 @@ async def unpublish_article(
 
 
 @admin.delete(
-    "/{article_id}",
+    "/{article_id:int}",
     status_code=status.HTTP_204_NO_CONTENT,
     response_class=Response,
     responses=_errors(401, 403, 404, 422),

@@ -53,7 +53,7 @@ async def list_templates(admin: AdminUser, session: SessionDep) -> list[Template
 
 
 @router.get(
-    "/admin/broadcast-templates/{template_id}",
+    "/admin/broadcast-templates/{template_id:int}",
     response_model=TemplateOut,
     responses={**ADMIN, **errors(404)},
 )
@@ -62,7 +62,7 @@ async def get_template(template_id: PathId, admin: AdminUser, session: SessionDe
 
 
 @router.patch(
-    "/admin/broadcast-templates/{template_id}",
+    "/admin/broadcast-templates/{template_id:int}",
     response_model=TemplateOut,
     responses={**ADMIN, **errors(404)},
 )
@@ -116,7 +116,7 @@ async def list_broadcasts(
 
 
 @router.get(
-    "/admin/broadcasts/{broadcast_id}",
+    "/admin/broadcasts/{broadcast_id:int}",
     response_model=BroadcastOut,
     responses={**ADMIN, **errors(404)},
 )
@@ -127,7 +127,7 @@ async def get_broadcast(
 
 
 @router.post(
-    "/admin/broadcasts/{broadcast_id}/test",
+    "/admin/broadcasts/{broadcast_id:int}/test",
     status_code=status.HTTP_202_ACCEPTED,
     responses={**ADMIN, **errors(404)},
 )
@@ -140,7 +140,7 @@ async def send_test(
 
 
 @router.post(
-    "/admin/broadcasts/{broadcast_id}/cancel",
+    "/admin/broadcasts/{broadcast_id:int}/cancel",
     response_model=CancelOut,
     responses={**ADMIN, **errors(404, 409)},
 )
@@ -152,7 +152,7 @@ async def cancel_broadcast(
 
 
 @router.get(
-    "/admin/broadcasts/{broadcast_id}/analytics",
+    "/admin/broadcasts/{broadcast_id:int}/analytics",
     response_model=AnalyticsOut,
     responses={**ADMIN, **errors(404)},
 )

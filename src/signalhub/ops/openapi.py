@@ -6,7 +6,9 @@ route declares itself keeps its description."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
+from functools import cache
 from http import HTTPStatus
 from typing import Any
 
@@ -96,3 +98,39 @@ def _optional_bearer_is_optional(document: dict[str, Any]) -> None:
         for operation in operations.values():
             if {OPTIONAL_BEARER_SCHEME: []} in operation.get("security", []):
                 operation["security"] = [{}, {"HTTPBearer": []}]
+
+
+def allowed_methods(app: FastAPI, path: str) -> list[str]:
+    """Every method the document lists for the paths that `path` matches: the `Allow` of a 405.
+    (The router answers a 405 with the methods of the first route whose path matched, one of
+    them.) An integer path parameter matches digits only, as its route's `:int` does."""
+    return sorted(
+        {
+            method.upper()
+            for pattern, methods in _path_patterns(app)
+            if pattern.fullmatch(path)
+            for method in methods
+        }
+    )
+
+
+@cache
+def _path_patterns(app: FastAPI) -> tuple[tuple[re.Pattern[str], tuple[str, ...]], ...]:
+    return tuple(
+        (_path_regex(template, operations), tuple(m for m in operations if m in _HTTP_METHODS))
+        for template, operations in app.openapi()["paths"].items()
+    )
+
+
+def _path_regex(template: str, operations: dict[str, Any]) -> re.Pattern[str]:
+    integers = {
+        parameter["name"]
+        for operation in operations.values()
+        for parameter in operation.get("parameters", [])
+        if parameter["in"] == "path" and parameter.get("schema", {}).get("type") == "integer"
+    }
+
+    def parameter(match: re.Match[str]) -> str:
+        return "[0-9]+" if match.group(1) in integers else "[^/]+"
+
+    return re.compile(re.sub(r"\\\{(\w+)\\\}", parameter, re.escape(template)))

@@ -23,7 +23,7 @@ async def primary_positions(
 
 
 @router.get(
-    "/accounts/{account_id}/positions",
+    "/accounts/{account_id:int}/positions",
     response_model=PositionsOut,
     responses=error_responses(401, 404, 409, 422, 503),
 )

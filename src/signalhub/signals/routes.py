@@ -61,7 +61,7 @@ async def publish_signal(body: SignalCreate, admin: AdminUser, session: SessionD
 
 
 @router.post(
-    "/admin/signals/{signal_id}/cancel",
+    "/admin/signals/{signal_id:int}/cancel",
     response_model=AdminSignalOut,
     responses={
         **ADMIN_ERRORS,
@@ -160,7 +160,7 @@ async def approval_history(
 
 
 @router.post(
-    "/approvals/{approval_id}/approve", response_model=ApprovalOut, responses=DECISION_ERRORS
+    "/approvals/{approval_id:int}/approve", response_model=ApprovalOut, responses=DECISION_ERRORS
 )
 async def approve(approval_id: PathId, user: CurrentUser, session: SessionDep) -> ApprovalOut:
     return await service.decide(
@@ -169,7 +169,7 @@ async def approve(approval_id: PathId, user: CurrentUser, session: SessionDep) -
 
 
 @router.post(
-    "/approvals/{approval_id}/reject", response_model=ApprovalOut, responses=DECISION_ERRORS
+    "/approvals/{approval_id:int}/reject", response_model=ApprovalOut, responses=DECISION_ERRORS
 )
 async def reject(approval_id: PathId, user: CurrentUser, session: SessionDep) -> ApprovalOut:
     return await service.decide(

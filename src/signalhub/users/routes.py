@@ -30,7 +30,7 @@ async def me(user: CurrentUser, session: SessionDep, cache: UserCacheDep) -> MeO
     )
 
 
-@router.get("/admin/users/{user_id}", response_model=AdminUserOut, responses=ADMIN_USER_ERRORS)
+@router.get("/admin/users/{user_id:int}", response_model=AdminUserOut, responses=ADMIN_USER_ERRORS)
 async def admin_get_user(user_id: PathId, _admin: AdminUser, session: SessionDep) -> AdminUserOut:
     """One user as an admin sees them: whether they blocked the bot and whether they are
     banned."""
@@ -38,7 +38,7 @@ async def admin_get_user(user_id: PathId, _admin: AdminUser, session: SessionDep
 
 
 @router.post(
-    "/admin/users/{user_id}/ban",
+    "/admin/users/{user_id:int}/ban",
     response_model=AdminUserOut,
     responses=error_responses(
         described={
@@ -58,7 +58,7 @@ async def ban_user(user_id: PathId, admin: AdminUser, session: SessionDep) -> Ad
 
 
 @router.post(
-    "/admin/users/{user_id}/unban", response_model=AdminUserOut, responses=ADMIN_USER_ERRORS
+    "/admin/users/{user_id:int}/unban", response_model=AdminUserOut, responses=ADMIN_USER_ERRORS
 )
 async def unban_user(user_id: PathId, admin: AdminUser, session: SessionDep) -> AdminUserOut:
     """Lifts the ban: the user may sign in again (their old sessions stay revoked). Unbanning
