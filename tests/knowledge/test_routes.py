@@ -276,11 +276,12 @@ async def test_admin_payload_validation(
     assert response.json()["error"]["code"] == "validation_error"
 
 
-async def test_admin_ids_out_of_range_are_422(client: httpx.AsyncClient) -> None:
+async def test_bad_admin_ids_are_refused(client: httpx.AsyncClient) -> None:
+    """A number out of range is invalid (422); what is not a number names no article (404)."""
     admin = await bearer_for(client, ADMIN)
-    for article_id in ("0", str(2**63), "abc"):
+    for article_id, status in (("0", 422), (str(2**63), 422), ("abc", 404)):
         response = await client.get(f"/api/v1/admin/knowledge/{article_id}", headers=admin)
-        assert response.status_code == 422
+        assert response.status_code == status
 
 
 async def test_article_count_is_unchanged_by_failed_requests(

@@ -142,12 +142,23 @@ async def test_another_users_or_unknown_approval_is_a_404(
     assert approval.status is ApprovalStatus.pending
 
 
-@pytest.mark.parametrize("path", ["0/approve", "-1/reject", f"{2**63}/approve", "abc/approve"])
-async def test_bad_ids_are_422(client: httpx.AsyncClient, path: str) -> None:
+@pytest.mark.parametrize(
+    ("path", "status", "code"),
+    [
+        ("0/approve", 422, "validation_error"),
+        (f"{2**63}/approve", 422, "validation_error"),
+        ("-1/reject", 404, "not_found"),
+        ("abc/approve", 404, "not_found"),
+    ],
+)
+async def test_bad_ids_are_refused(
+    client: httpx.AsyncClient, path: str, status: int, code: str
+) -> None:
+    """A number out of range is invalid (422); what is not a number names no approval (404)."""
     headers = await bearer_for(client, 7006)
     response = await client.post(f"/api/v1/approvals/{path}", headers=headers)
-    assert response.status_code == 422
-    assert response.json()["error"]["code"] == "validation_error"
+    assert response.status_code == status
+    assert response.json()["error"]["code"] == code
 
 
 async def test_deciding_after_expiry_is_signal_expired_and_after_cancel_signal_cancelled(
