@@ -179,14 +179,14 @@ async def main() -> dict[str, Any]:
                 # Let the ramp's first polls settle into their 25 s rhythm.
                 await asyncio.sleep(5)
 
-                idle = CpuMeter(server.pid)
+                idle = CpuMeter(server.pid, load.pid)
                 idle.start()
                 idle_started = time.time()
                 await asyncio.sleep(IDLE_S)
                 idle.stop()
                 idle_ended = time.time()
 
-                busy = CpuMeter(server.pid)
+                busy = CpuMeter(server.pid, load.pid)
                 busy.start()
                 busy_started = time.time()
                 sent_at: dict[int, float] = {}
@@ -219,8 +219,9 @@ async def main() -> dict[str, Any]:
         "commit": git_commit(),
         "server": "one `signalhub serve` process on PostgreSQL (nonces in PostgreSQL, "
         "in-memory bus); devices in a load-generator process of their own",
-        "note": f"measured on a shared {os.cpu_count()}-core machine while other agents ran "
-        "tests and benchmarks; the load averages (1, 5, 15 min) say how busy it was",
+        "note": f"a {os.cpu_count()}-core machine that the server, PostgreSQL and the load "
+        "generator share; the load averages (1, 5, 15 min) at start and end say how busy it was "
+        "otherwise",
         "load_average_at_start": [round(value, 2) for value in load_at_start],
         "load_average_at_end": [round(value, 2) for value in load_at_end],
         "devices": len(fleet),

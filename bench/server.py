@@ -108,6 +108,9 @@ class CpuMeter:
     (the load generator)."""
 
     server_pid: int
+    # A load generator still running at stop(): the kernel counts a child's CPU in our
+    # RUSAGE_CHILDREN only once it has exited and been reaped, so it is read from /proc.
+    load_pid: int | None = None
     server_s: float = 0.0
     postgres_s: float = 0.0
     load_s: float = 0.0
@@ -116,14 +119,18 @@ class CpuMeter:
     def start(self) -> None:
         self._server = tree_cpu_s(self.server_pid)
         self._postgres = postgres_cpu_s()
-        self._load = _children_cpu_s() + _own_cpu_s()
+        self._load = self._load_cpu_s()
         self._wall = time.perf_counter()
 
     def stop(self) -> None:
         self.wall_s = time.perf_counter() - self._wall
         self.server_s = tree_cpu_s(self.server_pid) - self._server
         self.postgres_s = postgres_cpu_s() - self._postgres
-        self.load_s = _children_cpu_s() + _own_cpu_s() - self._load
+        self.load_s = self._load_cpu_s() - self._load
+
+    def _load_cpu_s(self) -> float:
+        running = 0.0 if self.load_pid is None else tree_cpu_s(self.load_pid)
+        return running + _children_cpu_s() + _own_cpu_s()
 
     def per_request(self, requests: int) -> dict[str, float]:
         total = self.server_s + self.postgres_s + self.load_s
@@ -132,6 +139,7 @@ class CpuMeter:
             "postgres_cpu_ms_per_request": round(self.postgres_s * 1000 / max(requests, 1), 3),
             "server_cpu_share_of_one_core": round(self.server_s / self.wall_s, 3),
             "load_generator_cpu_share": round(self.load_s / total, 3) if total else 0.0,
+            "load_generator_cpu_share_of_one_core": round(self.load_s / self.wall_s, 3),
         }
 
 
