@@ -4,16 +4,12 @@ providers are asked once, whatever the clients do."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 
 import httpx
 import pytest
 import uvicorn
-from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
 
-from signalhub.app import create_app
-from signalhub.config import Settings
 from signalhub.db import Database
 from signalhub.models import Product
 from tests.factories import create_product, create_user
@@ -36,17 +32,9 @@ async def product(committing_database: Database) -> Product:
 
 
 @pytest.fixture
-async def app(settings: Settings, committing_database: Database) -> AsyncIterator[FastAPI]:
-    application = create_app(settings, committing_database)
-    async with LifespanManager(application):
-        yield application
-
-
-@pytest.fixture
-async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
-    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
-        yield client
+def database(committing_database: Database) -> Database:
+    """The app under test commits for real: the races run on separate connections."""
+    return committing_database
 
 
 @pytest.mark.parametrize("method", ["stars", "stripe"])

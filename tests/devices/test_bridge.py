@@ -30,6 +30,7 @@ from signalhub.kit.bus import take_pending
 from signalhub.kit.time import utcnow
 from signalhub.models import Approval, ApprovalChannel, OutboxMessage, Signal, Tier, User
 from signalhub.signals import service as signals
+from tests.devices.conftest import approve, offered
 from tests.factories import create_account_link, create_device, create_subscriber
 from tests.fakes.telegram_api import FakeTelegramAPI
 from tests.helpers import drain_outbox
@@ -71,26 +72,6 @@ async def poll_waiting(database: Database, user: User, polls: int = 1) -> None:
             return
         await asyncio.sleep(0.01)
     raise AssertionError("the long poll never started waiting")
-
-
-async def approve(session: AsyncSession, approval: Approval) -> None:
-    await signals.decide(
-        session, approval.id, approval.user_id, True, ApprovalChannel.miniapp, utcnow()
-    )
-    await session.commit()
-
-
-async def offered(
-    database: Database, session: AsyncSession, user: User, **signal: Any
-) -> tuple[Signal, Approval]:
-    published = await publish(session, **signal)
-    await session.commit()
-    await fan_out(database)
-    approval = await session.scalar(
-        select(Approval).where(Approval.signal_id == published.id, Approval.user_id == user.id)
-    )
-    assert approval is not None
-    return published, approval
 
 
 async def test_two_devices_of_one_user_each_take_an_approved_signal_once(
@@ -281,12 +262,10 @@ async def test_a_long_poll_ends_when_the_device_hangs_up(
 async def test_a_poll_whose_device_hung_up_while_queued_takes_nothing(
     client: httpx.AsyncClient,
     database: Database,
-    session: AsyncSession,
     trader: User,
+    approval: Approval,
     device: devices.Registration,
 ) -> None:
-    _, approval = await offered(database, session, trader)
-    await approve(session, approval)
 
     async def never(_: AsyncSession) -> devices.AuthenticatedDevice:
         raise AssertionError("authenticated a poll nobody waits for")
@@ -322,10 +301,9 @@ async def test_first_ack_wins_and_tells_the_trader(
     settings: Settings,
     telegram_api: FakeTelegramAPI,
     trader: User,
+    approval: Approval,
     device: devices.Registration,
 ) -> None:
-    _, approval = await offered(database, session, trader)
-    await approve(session, approval)
     await poll(client, device)
     executed = {
         "approval_id": approval.id,

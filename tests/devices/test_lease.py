@@ -20,7 +20,7 @@ from signalhub.devices.schemas import AckIn
 from signalhub.kit.time import utcnow
 from signalhub.models import Approval, ApprovalChannel, OutboxMessage, Tier, User
 from signalhub.signals import service as signals
-from tests.devices.test_bridge import approve, offered
+from tests.devices.conftest import approve, offered
 from tests.factories import create_device, create_subscriber
 from tests.signals.conftest import fan_out, publish
 
@@ -42,10 +42,11 @@ async def taken_by(
 
 
 async def test_an_unacknowledged_signal_is_offered_again_once_its_lease_ends(
-    database: Database, session: AsyncSession, trader: User, device: devices.Registration
+    session: AsyncSession,
+    trader: User,
+    device: devices.Registration,
+    approval: Approval,
 ) -> None:
-    _, approval = await offered(database, session, trader)
-    await approve(session, approval)
     office = device.device.id
     handed_at = utcnow()
 
@@ -61,10 +62,11 @@ async def test_an_unacknowledged_signal_is_offered_again_once_its_lease_ends(
 
 
 async def test_an_acknowledged_signal_is_never_offered_again(
-    database: Database, session: AsyncSession, trader: User, device: devices.Registration
+    session: AsyncSession,
+    trader: User,
+    device: devices.Registration,
+    approval: Approval,
 ) -> None:
-    _, approval = await offered(database, session, trader)
-    await approve(session, approval)
     handed_at = utcnow()
     assert await taken_by(session, trader, [device], handed_at) == {device.device.id: [approval.id]}
     skipped = AckIn(approval_id=approval.id, status="skipped", error="market closed")
@@ -75,12 +77,13 @@ async def test_an_acknowledged_signal_is_never_offered_again(
 
 
 async def test_an_ack_after_a_re_offer_counts_once_and_the_same_ack_again_answers_the_same(
-    database: Database, session: AsyncSession, trader: User, device: devices.Registration
+    session: AsyncSession,
+    trader: User,
+    device: devices.Registration,
+    approval: Approval,
 ) -> None:
     """The device executed the signal but its ack was lost; offered the signal again, it sends
     its recorded ack twice (the first answer was lost too): one ack, one notice."""
-    _, approval = await offered(database, session, trader)
-    await approve(session, approval)
     handed_at = utcnow()
     await taken_by(session, trader, [device], handed_at)
     assert await taken_by(session, trader, [device], handed_at + LEASE) == {
@@ -100,16 +103,14 @@ async def test_an_ack_after_a_re_offer_counts_once_and_the_same_ack_again_answer
 
 
 async def test_only_the_device_that_did_not_ack_is_offered_the_signal_again(
-    database: Database,
     session: AsyncSession,
     settings: Settings,
     trader: User,
+    approval: Approval,
     device: devices.Registration,
 ) -> None:
     laptop = await create_device(session, settings, trader, name="Laptop MT5")
     await session.commit()
-    _, approval = await offered(database, session, trader)
-    await approve(session, approval)
     handed_at = utcnow()
     fleet = [device, laptop]
     assert await taken_by(session, trader, fleet, handed_at) == {

@@ -6,17 +6,13 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from collections.abc import AsyncIterator, Awaitable
+from collections.abc import Awaitable
 from typing import Any
 
 import httpx
 import pytest
-from asgi_lifespan import LifespanManager
-from fastapi import FastAPI
 from sqlalchemy import select
 
-from signalhub.app import create_app
-from signalhub.config import Settings
 from signalhub.db import Database
 from signalhub.models import RefreshToken
 from tests.factories import signed_init_data
@@ -30,17 +26,9 @@ STAGGER_S = 0.005
 
 
 @pytest.fixture
-async def app(settings: Settings, committing_database: Database) -> AsyncIterator[FastAPI]:
-    application = create_app(settings, committing_database)
-    async with LifespanManager(application):
-        yield application
-
-
-@pytest.fixture
-async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
-    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
-        yield client
+def database(committing_database: Database) -> Database:
+    """The app under test commits for real: the races run on separate connections."""
+    return committing_database
 
 
 async def sign_in(client: httpx.AsyncClient, telegram_id: int) -> httpx.Response:
