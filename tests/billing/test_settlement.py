@@ -171,6 +171,8 @@ async def test_a_stripe_payment_for_another_product_than_its_request_grants_noth
     charge = stripe_charge(buyer, other_product.code, amount=1900, request=request)
     await deliver(session, settings, ev.event("charge.succeeded", charge))
     await assert_mismatched(session, await ledger(session, charge["payment_intent"]), buyer)
+    # The webhook's own session changed it: read it again.
+    await session.refresh(request)
     assert request.status is PaymentRequestStatus.failed
 
 
@@ -185,6 +187,7 @@ async def test_a_stripe_payment_at_the_price_of_its_checkout_grants_after_a_pric
     payment = await ledger(session, charge["payment_intent"])
     assert payment.status is PaymentStatus.succeeded
     assert payment.payment_request_id == request.id
+    await session.refresh(request)
     assert request.status is PaymentRequestStatus.paid
     assert await granted(session, payment) == 1
 

@@ -37,6 +37,7 @@ from signalhub.models import (
 from signalhub.outbox import service as outbox
 
 FACTS_KEY = "facts"
+_MONEY_LOCKS = "signalhub.money_locks"
 
 
 class CannotSettle(Exception):
@@ -97,10 +98,29 @@ async def lock_money(session: AsyncSession, user_id: int) -> User:
     """Every change to one user's money (ledger, entitlements) runs under this lock, taken once,
     before the first write: a payment insert share-locks the user row through its foreign key,
     and two transactions each holding that while asking for this lock would deadlock."""
-    user = await PaymentRepository(session).lock_user(user_id)
+    user = await lock_payer(session, user_id)
     if user is None:
         raise NotFound("User not found.", code="user_not_found")
     return user
+
+
+async def lock_payer(session: AsyncSession, user_id: int) -> User | None:
+    """`lock_money` for a translator that must tell a missing user apart; None when there is no
+    such user. Within one transaction the lock is taken once: a second call answers the user
+    it locked, without asking the database again."""
+    transaction = session.get_transaction()
+    held = session.info.get(_MONEY_LOCKS)
+    # The transaction is kept alongside the users, so a later transaction is never mistaken
+    # for this one.
+    if held is None or held[0] is not transaction:
+        held = session.info[_MONEY_LOCKS] = (transaction, {})
+    locked: dict[int, User] = held[1]
+    if user_id not in locked:
+        user = await PaymentRepository(session).lock_user(user_id)
+        if user is None:
+            return None
+        locked[user_id] = user
+    return locked[user_id]
 
 
 async def settle(
@@ -296,7 +316,7 @@ async def _apply(
 
     entitlement: Entitlement | None = None
     if facts.entitled:
-        granted = await entitlements.grant(session, product, payment, now)
+        granted = await entitlements.grant(session, product, payment, now, payment_is_new=created)
         entitlement = granted.entitlement
         if granted.created:
             await _notify(

@@ -38,15 +38,22 @@ class GrantResult:
 
 
 async def grant(
-    session: AsyncSession, product: Product, payment: Payment, now: datetime
+    session: AsyncSession,
+    product: Product,
+    payment: Payment,
+    now: datetime,
+    *,
+    payment_is_new: bool = False,
 ) -> GrantResult:
     """Idempotent per payment: a second grant for the same payment returns the first one. The
     caller holds the payer's money lock (`billing.settlement.lock_money`), so the chain of
-    periods is read and extended by one transaction at a time."""
+    periods is read and extended by one transaction at a time. A payment inserted in this
+    transaction (`payment_is_new`) cannot have bought anything yet: no need to look."""
     repository = EntitlementRepository(session)
-    existing = await repository.get_by_payment(payment.id)
-    if existing is not None:
-        return GrantResult(existing, created=False)
+    if not payment_is_new:
+        existing = await repository.get_by_payment(payment.id)
+        if existing is not None:
+            return GrantResult(existing, created=False)
 
     running_until = await repository.latest_expiry(payment.user_id, product.tier, now)
     starts_at = max(now, running_until) if running_until else now

@@ -7,7 +7,7 @@ from typing import Any
 import httpx
 import pytest
 from asgi_lifespan import LifespanManager
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from signalhub.app import create_app
 from signalhub.billing.stripe import service
@@ -76,7 +76,16 @@ async def post_event(
 async def deliver(
     session: AsyncSession, settings: Settings, payload: dict[str, Any]
 ) -> EventOutcome:
-    return await service.process_event(session, payload, settings, signed_at=None)
+    """As the webhook receives an event, in transactions of its own; on the test's connection,
+    so that what it commits is visible to `session` and rolled back with the test."""
+    connection = await session.connection()
+    database = Database(
+        connection.engine,
+        async_sessionmaker(
+            bind=connection, expire_on_commit=False, join_transaction_mode="create_savepoint"
+        ),
+    )
+    return await service.receive(database, payload, settings, signed_at=None)
 
 
 @pytest.fixture

@@ -324,8 +324,8 @@ async def test_an_event_that_can_never_succeed_is_stored_failed_and_admins_are_a
 async def test_a_failed_handler_keeps_none_of_its_partial_effects(
     session: AsyncSession, settings: Settings, buyer: User, product: Product
 ) -> None:
-    """The product is deleted between recording and granting: the savepoint takes the
-    half-recorded payment back with it."""
+    """The product is deleted between recording and granting: the event's transaction rolls
+    back whole, and only the failed event is stored."""
     intent = ev.unique("pi")
     await deliver(
         session,

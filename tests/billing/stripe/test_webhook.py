@@ -8,11 +8,12 @@ import time
 
 import httpx
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from signalhub.billing.stripe import handlers
 from signalhub.config import Environment, Settings
+from signalhub.db import Database
 from signalhub.models import Entitlement, Payment, Product, StripeEvent, User
 from tests.billing.stripe.conftest import (
     OLD_WEBHOOK_SECRET,
@@ -20,6 +21,7 @@ from tests.billing.stripe.conftest import (
     ClientFactory,
     post_event,
 )
+from tests.factories import create_product, create_user
 from tests.fakes import stripe_events as ev
 
 
@@ -247,3 +249,36 @@ async def test_an_event_that_can_never_succeed_is_kept_failed_and_answered_200(
         "unknown product 'discontinued_plan'",
     )
     assert (await post_event(client, payload)).json()["outcome"] == "duplicate"
+
+
+@pytest.mark.postgres
+async def test_a_new_event_costs_nine_statements_and_a_duplicate_one(
+    client_for: ClientFactory, settings: Settings, committing_database: Database
+) -> None:
+    """The webhook's hot path, counted on real commits (issue 15): the event row, the payer's
+    lock, the product, the payment, the running period, the grant, two audit rows and the
+    receipt; a duplicate is the event row's insert that finds it there. No savepoint."""
+    async with committing_database.transaction() as session:
+        buyer = await create_user(session)
+        product = await create_product(session, price_amount_minor=1900, duration_days=30)
+    payload = succeeded(buyer, product)
+    statements: list[str] = []
+
+    def record(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
+        statements.append(statement)
+
+    engine = committing_database.engine.sync_engine
+    async with client_for(settings, committing_database) as client:
+        event.listen(engine, "before_cursor_execute", record)
+        try:
+            assert (await post_event(client, payload)).json()["outcome"] == "processed"
+            new_event = list(statements)
+            statements.clear()
+            assert (await post_event(client, payload)).json()["outcome"] == "duplicate"
+            duplicate = list(statements)
+        finally:
+            event.remove(engine, "before_cursor_execute", record)
+    assert len(new_event) <= 9, new_event
+    assert not [text for text in new_event if "SAVEPOINT" in text.upper()]
+    assert len(duplicate) == 1, duplicate
+    assert duplicate[0].startswith("INSERT INTO stripe_events")

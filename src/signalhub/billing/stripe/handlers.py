@@ -243,7 +243,8 @@ async def _purchase(context: EventContext, stripe_object: objects.StripeObject) 
 async def _user(context: EventContext, metadata: dict[str, str]) -> User:
     try:
         if metadata.get("user_id"):
-            user = await users.find(context.session, _bigint(metadata["user_id"]))
+            # The payer's money lock, which settling takes anyway: one read, not two.
+            user = await settlement.lock_payer(context.session, _bigint(metadata["user_id"]))
         elif metadata.get("telegram_id"):
             user = await users.get_by_telegram_id(context.session, _bigint(metadata["telegram_id"]))
         else:

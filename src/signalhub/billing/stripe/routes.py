@@ -7,7 +7,7 @@ from pydantic import BaseModel
 
 from signalhub.billing.stripe import service, webhook
 from signalhub.billing.stripe.service import EventOutcome
-from signalhub.dependencies import SessionDep, SettingsDep
+from signalhub.dependencies import DatabaseDep, SettingsDep
 from signalhub.errors import error_responses
 from signalhub.kit.schemas import RAW_JSON_BODY
 from signalhub.ops import metrics
@@ -37,15 +37,13 @@ class WebhookAck(BaseModel):
 )
 async def stripe_webhook(
     request: Request,
-    session: SessionDep,
+    database: DatabaseDep,
     settings: SettingsDep,
     stripe_signature: Annotated[str | None, Header()] = None,
 ) -> WebhookAck:
     """Stripe's events, verified against the raw body. 200 once the event is stored with its
     effects (or was already); any 5xx makes Stripe deliver it again."""
     event = webhook.verify(await request.body(), stripe_signature, settings)
-    outcome = await service.process_event(
-        session, event.payload, settings, signed_at=event.signed_at
-    )
+    outcome = await service.receive(database, event.payload, settings, signed_at=event.signed_at)
     metrics.stripe_events.labels(event.payload["type"], outcome.value).inc()
     return WebhookAck(outcome=outcome)

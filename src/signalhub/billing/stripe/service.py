@@ -1,10 +1,11 @@
 """Processing one verified Stripe event, exactly once, whoever delivers it: the webhook, a
 duplicate on another instance, or `signalhub stripe reconcile`.
 
-The event row and every effect of the event commit in the caller's one transaction (after
-dj-stripe's Event.process): the row is inserted first with ON CONFLICT DO NOTHING, so a
-duplicate changes nothing, and any unexpected error rolls the row back with the effects, so
-Stripe's retry finds nothing stored and tries again."""
+The event row and every effect of the event commit in one transaction (after dj-stripe's
+Event.process): the row is inserted first with ON CONFLICT DO NOTHING, so a duplicate changes
+nothing, and any unexpected error rolls the row back with the effects, so Stripe's retry finds
+nothing stored and tries again. An event that can never be applied is stored as failed in a
+transaction of its own, after the first one rolled back (no savepoint on the common path)."""
 
 from __future__ import annotations
 
@@ -37,6 +38,28 @@ class EventOutcome(StrEnum):
     duplicate = "duplicate"
 
 
+async def receive(
+    database: Database,
+    payload: dict[str, Any],
+    settings: Settings,
+    *,
+    signed_at: datetime | None,
+    now: datetime | None = None,
+) -> EventOutcome:
+    """Stores a verified event with its effects in one transaction, which this function owns.
+    An event that can never be applied (CannotSettle) rolls back whole, so none of its partial
+    effects stay, and is stored as failed in a second transaction, the admins alerted once
+    however often Stripe delivers it. Any other error rolls back and propagates: nothing is
+    stored, and Stripe's retry finds the event new."""
+    now = now or utcnow()
+    try:
+        async with database.transaction() as session:
+            return await process_event(session, payload, settings, signed_at=signed_at, now=now)
+    except CannotSettle as failure:
+        async with database.transaction() as session:
+            return await _store_failed(session, payload, settings, signed_at, now, failure.reason)
+
+
 async def process_event(
     session: AsyncSession,
     payload: dict[str, Any],
@@ -45,47 +68,57 @@ async def process_event(
     signed_at: datetime | None,
     now: datetime | None = None,
 ) -> EventOutcome:
+    """The event row and the event's effects, in the caller's transaction; raises CannotSettle
+    for an event that can never be applied, which the caller must roll back (`receive`)."""
     now = now or utcnow()
     event_id: str = payload["id"]
     event_type: str = payload["type"]
-    repository = StripeEventRepository(session)
-    if not await repository.add_if_new(_event_row(payload, signed_at, now)):
+    # Stored as it ends when it is applied: it commits with its effects or not at all.
+    event = _event_row(payload, signed_at, now, StripeEventStatus.processed)
+    if not await StripeEventRepository(session).add_if_new(event):
         logger.info("stripe event already handled", extra={"event_id": event_id})
         return EventOutcome.duplicate
-
     handler = HANDLERS.get(event_type)
-    outcome, error_message = EventOutcome.processed, None
     if handler is not None:
-        context = EventContext(session, settings, event_id, now)
-        try:
-            # A savepoint: an event that can never succeed keeps none of its partial effects,
-            # but its own row stays, marked failed.
-            async with session.begin_nested():
-                await handler(context, payload["data"].get("object"))
-        except CannotSettle as failure:
-            outcome, error_message = EventOutcome.failed, failure.reason
-            logger.warning(
-                "stripe event failed",
-                extra={"event_id": event_id, "event_type": event_type, "reason": failure.reason},
-            )
-            await outbox.alert_admins(
-                session,
-                settings.admin_telegram_ids,
-                f"Stripe event {event_id} ({event_type}) cannot be processed: {failure.reason}.",
-                kind="admin_alert",
-            )
-    status = (
-        StripeEventStatus.failed if outcome is EventOutcome.failed else StripeEventStatus.processed
-    )
-    await repository.finish(event_id, status, error_message, now)
+        await handler(EventContext(session, settings, event_id, now), payload["data"].get("object"))
     logger.info(
         "stripe event handled",
-        extra={"event_id": event_id, "event_type": event_type, "outcome": outcome.value},
+        extra={"event_id": event_id, "event_type": event_type, "outcome": "processed"},
     )
-    return outcome
+    return EventOutcome.processed
 
 
-def _event_row(payload: dict[str, Any], signed_at: datetime | None, now: datetime) -> StripeEvent:
+async def _store_failed(
+    session: AsyncSession,
+    payload: dict[str, Any],
+    settings: Settings,
+    signed_at: datetime | None,
+    now: datetime,
+    reason: str,
+) -> EventOutcome:
+    event_id: str = payload["id"]
+    event_type: str = payload["type"]
+    event = _event_row(payload, signed_at, now, StripeEventStatus.failed)
+    event.error_message = reason
+    if not await StripeEventRepository(session).add_if_new(event):
+        # Another delivery of it failed first and said so.
+        return EventOutcome.duplicate
+    logger.warning(
+        "stripe event failed",
+        extra={"event_id": event_id, "event_type": event_type, "reason": reason},
+    )
+    await outbox.alert_admins(
+        session,
+        settings.admin_telegram_ids,
+        f"Stripe event {event_id} ({event_type}) cannot be processed: {reason}.",
+        kind="admin_alert",
+    )
+    return EventOutcome.failed
+
+
+def _event_row(
+    payload: dict[str, Any], signed_at: datetime | None, now: datetime, status: StripeEventStatus
+) -> StripeEvent:
     """The event's summary columns, each kept only when it fits its column: the payload is
     stored whole anyway, and a summary must never be why a signed event cannot be stored."""
     data = payload["data"].get("object")
@@ -101,7 +134,8 @@ def _event_row(payload: dict[str, Any], signed_at: datetime | None, now: datetim
         customer_id=_text(obj.get("customer"), 255),
         amount_minor=amount if _fits_integer_column(amount) else None,
         currency=currency.upper() if currency else None,
-        status=StripeEventStatus.pending,
+        status=status,
+        processed_at=now,
         # Older API versions send the request as a bare id, without its idempotency key.
         idempotency_key=(
             _text(request.get("idempotency_key"), 255) if isinstance(request, dict) else None
@@ -166,8 +200,7 @@ async def reconcile(
     # Stripe lists the newest first; replaying oldest first keeps the logs in Stripe's order.
     for event in sorted(missing, key=lambda item: int(item.get("created", 0))):
         try:
-            async with database.transaction() as session:
-                outcome = await process_event(session, event, settings, signed_at=None)
+            outcome = await receive(database, event, settings, signed_at=None)
         except AppError as error:
             postponed += 1
             logger.warning(
