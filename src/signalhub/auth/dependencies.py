@@ -21,7 +21,7 @@ bearer = HTTPBearer(auto_error=False)
 optional_bearer = HTTPBearer(auto_error=False, scheme_name=OPTIONAL_BEARER_SCHEME)
 
 
-def access_claims(
+async def access_claims(
     settings: SettingsDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
 ) -> AccessClaims:

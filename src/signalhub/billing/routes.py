@@ -25,12 +25,12 @@ from signalhub.models import PaymentStatus
 router = APIRouter(prefix="/api/v1", tags=["billing"])
 
 
-def _bot(request: Request) -> Bot | None:
+async def _bot(request: Request) -> Bot | None:
     telegram = request.app.state.telegram
     return telegram.bot if telegram is not None else None
 
 
-def _stripe(request: Request) -> StripeApi | None:
+async def _stripe(request: Request) -> StripeApi | None:
     stripe: StripeApi | None = request.app.state.stripe
     return stripe
 
