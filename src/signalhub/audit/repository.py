@@ -10,8 +10,9 @@ from signalhub.models import AuditLog
 
 class AuditRepository(Repository):
     async def add(self, entry: AuditLog) -> AuditLog:
+        """Written with the transaction's next flush (any query, or the commit), so the entries of
+        one change go to the database in one INSERT; its id is known from then on."""
         self.session.add(entry)
-        await self.session.flush()
         return entry
 
     async def for_subject(self, subject_type: str, subject_id: str) -> Sequence[AuditLog]:

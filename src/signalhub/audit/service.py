@@ -18,7 +18,8 @@ async def record(
     actor_user_id: int | None = None,
     data: dict[str, Any] | None = None,
 ) -> AuditLog:
-    """Written in the caller's transaction: the audit entry exists exactly when the change does."""
+    """Written in the caller's transaction: the audit entry exists exactly when the change does.
+    It is queued in the session and written with the next flush."""
     return await AuditRepository(session).add(
         AuditLog(
             action=action,

@@ -312,11 +312,16 @@ async def _apply(
         payment.status = facts.status
         if changes.reason is not None:
             payment.failure_reason = changes.reason
-    await session.flush()
 
     entitlement: Entitlement | None = None
     if facts.entitled:
-        granted = await entitlements.grant(session, product, payment, now, payment_is_new=created)
+        # The grant reads and writes only entitlements; what is queued so far (the payment's
+        # changes, its audit entries) waits, to be written with the grant's own audit entry in
+        # one flush.
+        with session.no_autoflush:
+            granted = await entitlements.grant(
+                session, product, payment, now, payment_is_new=created
+            )
         entitlement = granted.entitlement
         if granted.created:
             await _notify(

@@ -264,7 +264,7 @@ def _bigint(text: str) -> int:
 
 
 def _log(message: str, context: EventContext, payment: Payment) -> None:
-    logger.info(
+    logger.debug(
         message,
         extra={
             "event_id": context.event_id,

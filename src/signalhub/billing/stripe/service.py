@@ -76,12 +76,14 @@ async def process_event(
     # Stored as it ends when it is applied: it commits with its effects or not at all.
     event = _event_row(payload, signed_at, now, StripeEventStatus.processed)
     if not await StripeEventRepository(session).add_if_new(event):
-        logger.info("stripe event already handled", extra={"event_id": event_id})
+        # Routine outcomes are DEBUG: the access line logs every delivery, the audit log every
+        # payment; INFO would add two lines per event to the hot path.
+        logger.debug("stripe event already handled", extra={"event_id": event_id})
         return EventOutcome.duplicate
     handler = HANDLERS.get(event_type)
     if handler is not None:
         await handler(EventContext(session, settings, event_id, now), payload["data"].get("object"))
-    logger.info(
+    logger.debug(
         "stripe event handled",
         extra={"event_id": event_id, "event_type": event_type, "outcome": "processed"},
     )
