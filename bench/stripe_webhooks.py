@@ -36,6 +36,7 @@ CONCURRENCY = 32
 USERS = 400
 OPEN_LOOP_RATE = 200.0
 OPEN_LOOP_S = 10
+OPEN_LOOP_CONNECTIONS = 64
 
 
 def charge_succeeded(index: int, user_id: int, product_code: str) -> str:
@@ -174,7 +175,11 @@ async def open_loop(server: Server, deliveries: list[str], rate: float) -> dict[
     here includes any queueing in front of a server that falls behind."""
     tally = Tally()
     meter = CpuMeter(server.pid)
-    limits = httpx.Limits(max_connections=None)
+    # As many connections as Stripe would hold open to one endpoint at this rate, bounded: an
+    # unbounded httpx pool opens one per event once the server lags, and its pool bookkeeping
+    # (a scan of every connection per request) then costs the load generator more CPU than the
+    # server spends. Events beyond them wait for a connection, and that wait is in their latency.
+    limits = httpx.Limits(max_connections=OPEN_LOOP_CONNECTIONS)
     async with httpx.AsyncClient(base_url=server.base_url, limits=limits, timeout=30) as client:
         meter.start()
         started = time.perf_counter()
