@@ -47,6 +47,23 @@ class Repository:
             index_elements=index_elements, set_=set_, where=where
         )
 
+    async def insert_ignoring_duplicate(self, row: DeclarativeBase, *unique_columns: str) -> bool:
+        """`insert_if_absent` for a caller that needs only whether the row went in: a Core
+        INSERT ... ON CONFLICT DO NOTHING RETURNING its key, nothing read back into the session
+        (the ORM's RETURNING of a whole row costs more than the insert, a JSON column twice)."""
+        mapper = inspect(type(row))
+        values = {
+            attribute.key: value
+            for attribute in mapper.column_attrs
+            if (value := getattr(row, attribute.key)) is not None
+        }
+        statement = (
+            self.insert_ignoring_conflicts(mapper.local_table, list(unique_columns))
+            .values(values)
+            .returning(*mapper.primary_key)
+        )
+        return (await self.session.execute(statement)).first() is not None
+
     async def insert_if_absent(self, row: RowT, *unique_columns: str) -> RowT | None:
         """One row, INSERT ... ON CONFLICT DO NOTHING RETURNING: the stored row, or None when the
         unique index on `unique_columns` already holds one; a new row needs no read-back.

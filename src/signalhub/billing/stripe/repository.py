@@ -13,7 +13,7 @@ class StripeEventRepository(Repository):
     async def add_if_new(self, event: StripeEvent) -> bool:
         """False when the event id is already stored. On PostgreSQL a concurrent duplicate waits
         on the unique index until the first transaction ends, then sees the conflict."""
-        return await self.insert_if_absent(event, "event_id") is not None
+        return await self.insert_ignoring_duplicate(event, "event_id")
 
     async def finish(
         self, event_id: str, status: str, error_message: str | None, processed_at: datetime
