@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, Insert, inspect
+from sqlalchemy import BindParameter, ColumnElement, Insert, all_, any_, bindparam, inspect
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.orm import DeclarativeBase, InstrumentedAttribute
 
 RowT = TypeVar("RowT", bound=DeclarativeBase)
+ValueT = TypeVar("ValueT")
+# A mapped attribute (User.id) or a Core column.
+ColumnLike = InstrumentedAttribute[ValueT] | ColumnElement[ValueT]
 
 
 class Repository:
@@ -19,6 +23,27 @@ class Repository:
     @property
     def dialect(self) -> str:
         return self.session.get_bind().dialect.name
+
+    def in_values(
+        self, column: ColumnLike[ValueT], values: Iterable[ValueT]
+    ) -> ColumnElement[bool]:
+        """`column IN values`, for a list whose length varies from call to call. On PostgreSQL
+        one array parameter (`= ANY($1)`): the statement's text is the same however many values
+        there are, so asyncpg prepares it once per connection. An expanding IN is a new
+        statement for every length, and each pooled connection keeps the last
+        prepared_statement_cache_size (100) of them, with their parameter descriptions."""
+        if self.dialect == "postgresql":
+            return column == any_(_array(column, values))
+        return column.in_(list(values))
+
+    def not_in_values(
+        self, column: ColumnLike[ValueT], values: Iterable[ValueT]
+    ) -> ColumnElement[bool]:
+        """`column NOT IN values` (`!= ALL($1)` on PostgreSQL, see `in_values`); an empty list
+        excludes nothing."""
+        if self.dialect == "postgresql":
+            return column != all_(_array(column, values))
+        return column.not_in(list(values))
 
     def insert_ignoring_conflicts(self, table: Any, index_elements: list[str]) -> Insert:
         """INSERT ... ON CONFLICT DO NOTHING: concurrent duplicates meet the unique index, not an
@@ -80,3 +105,7 @@ class Repository:
             .execution_options(populate_existing=True)
         )
         return (await self.session.scalars(statement)).first()
+
+
+def _array(column: ColumnLike[ValueT], values: Iterable[ValueT]) -> BindParameter[Any]:
+    return bindparam(None, list(values), type_=postgresql.ARRAY(column.type, dimensions=1))

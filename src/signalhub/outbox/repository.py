@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import Row, Select, Table, bindparam, func, insert, or_, select, text, update
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from signalhub.kit.repository import Repository
@@ -48,14 +49,46 @@ class OutboxRepository(Repository):
         return message
 
     async def add_many(self, rows: Sequence[dict[str, Any]]) -> list[int]:
-        """One INSERT for a batch (a signal's fan-out); the ids come back in the rows' order."""
+        """One INSERT for a batch (a signal's or a broadcast's fan-out); the ids come back in
+        the rows' order. Every row has the same keys."""
         if not rows:
             return []
+        if self.dialect == "postgresql":
+            return await self._add_many_unnested(rows)
         result = await self.session.execute(
             insert(OutboxMessage).returning(OutboxMessage.id, sort_by_parameter_order=True),
             list(rows),
         )
         return list(result.scalars())
+
+    async def _add_many_unnested(self, rows: Sequence[dict[str, Any]]) -> list[int]:
+        """INSERT ... SELECT FROM unnest(one array per column): the same statement for any
+        number of rows, where a multi-row VALUES is a new (and long) prepared statement for
+        each batch size. The rows are inserted in their order (ORDER BY ordinal), so the
+        sequence hands out their ids in that order: sorted, the returned ids are the rows'
+        (SQLAlchemy's sort_by_parameter_order relies on the same on PostgreSQL)."""
+        keys = list(rows[0])
+        source = (
+            func.unnest(
+                *(
+                    bindparam(
+                        None,
+                        [row[key] for row in rows],
+                        # One value per row, even a list (a JSON column's buttons).
+                        type_=ARRAY(_OUTBOX.c[key].type, dimensions=1),
+                    )
+                    for key in keys
+                )
+            )
+            .table_valued(*keys, with_ordinality="ordinal")
+            .render_derived()
+        )
+        result = await self.session.execute(
+            insert(_OUTBOX)
+            .from_select(keys, select(*(source.c[key] for key in keys)).order_by(source.c.ordinal))
+            .returning(_OUTBOX.c.id)
+        )
+        return sorted(result.scalars())
 
     async def get(self, message_id: int) -> OutboxMessage | None:
         return await self.session.get(OutboxMessage, message_id)
@@ -98,15 +131,16 @@ class OutboxRepository(Repository):
             .limit(limit)
             .with_for_update(skip_locked=True, of=OutboxMessage)
         )
-        if cooling_chats:
-            statement = statement.where(OutboxMessage.chat_id.not_in(list(cooling_chats)))
+        if cooling_chats or self.dialect == "postgresql":
+            # One statement on PostgreSQL however many chats cool (none included).
+            statement = statement.where(self.not_in_values(OutboxMessage.chat_id, cooling_chats))
         result = await self.session.execute(statement)
         return [(ClaimedMessage(*row[:-1]), bool(row[-1])) for row in result]
 
     async def drop(self, ids: Collection[int], reason: str) -> None:
         await self.session.execute(
             update(OutboxMessage)
-            .where(OutboxMessage.id.in_(list(ids)))
+            .where(self.in_values(OutboxMessage.id, ids))
             .values(status=OutboxStatus.dropped, last_error=reason)
             .execution_options(synchronize_session=False)
         )
@@ -115,7 +149,7 @@ class OutboxRepository(Repository):
         """The claimed messages keep the values they were read with (attempts before this one)."""
         await self.session.execute(
             update(OutboxMessage)
-            .where(OutboxMessage.id.in_(list(ids)))
+            .where(self.in_values(OutboxMessage.id, ids))
             .values(
                 status=OutboxStatus.sending,
                 claimed_at=now,
@@ -163,7 +197,7 @@ class OutboxRepository(Repository):
         sent them: they go back to the queue without spending an attempt."""
         await self.session.execute(
             update(OutboxMessage)
-            .where(OutboxMessage.id.in_(list(message_ids)))
+            .where(self.in_values(OutboxMessage.id, message_ids))
             .values(
                 status=OutboxStatus.pending,
                 claimed_at=None,
@@ -217,7 +251,7 @@ class OutboxRepository(Repository):
         if ids:
             await self.session.execute(
                 update(OutboxMessage)
-                .where(OutboxMessage.id.in_(ids))
+                .where(self.in_values(OutboxMessage.id, ids))
                 .values(status=OutboxStatus.interrupted, last_error=reason)
             )
         return ids
