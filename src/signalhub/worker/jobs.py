@@ -17,6 +17,7 @@ from signalhub.billing import service as billing
 from signalhub.config import Settings
 from signalhub.db import Database
 from signalhub.devices import service as devices
+from signalhub.kit.memory import release_freed_memory
 from signalhub.knowledge import service as knowledge
 from signalhub.marketing import tasks as marketing
 from signalhub.signals import service as signals
@@ -49,7 +50,7 @@ def fan_out_signals(settings: Settings, database: Database) -> Coroutine[Any, An
     return signal_tasks.fan_out_forever(database, settings.signal_fanout_batch_size)
 
 
-DEFAULT_LOOPS: tuple[WorkerLoop, ...] = (fan_out_signals,)
+DEFAULT_LOOPS: tuple[WorkerLoop, ...] = (fan_out_signals, release_freed_memory)
 
 
 def default_jobs(settings: Settings) -> tuple[PeriodicJob, ...]:
