@@ -1,22 +1,19 @@
 """A VIP trader (room for three devices), one registered device with its secret, and a signal
-the trader approved; helpers to offer and approve more."""
+the trader approved; a helper to approve more."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from signalhub.config import Settings
 from signalhub.db import Database
 from signalhub.devices import service as devices
 from signalhub.kit.time import utcnow
-from signalhub.models import Approval, ApprovalChannel, Signal, Tier, User
+from signalhub.models import Approval, ApprovalChannel, Tier, User
 from signalhub.signals import service as signals
 from tests.factories import create_device, create_subscriber
-from tests.signals.conftest import fan_out, publish
+from tests.signals.conftest import offered
 
 
 @pytest.fixture
@@ -38,19 +35,6 @@ async def approve(session: AsyncSession, approval: Approval) -> None:
         session, approval.id, approval.user_id, True, ApprovalChannel.miniapp, utcnow()
     )
     await session.commit()
-
-
-async def offered(
-    database: Database, session: AsyncSession, user: User, **signal: Any
-) -> tuple[Signal, Approval]:
-    published = await publish(session, **signal)
-    await session.commit()
-    await fan_out(database)
-    approval = await session.scalar(
-        select(Approval).where(Approval.signal_id == published.id, Approval.user_id == user.id)
-    )
-    assert approval is not None
-    return published, approval
 
 
 @pytest.fixture

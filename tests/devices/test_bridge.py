@@ -30,11 +30,11 @@ from signalhub.kit.bus import take_pending
 from signalhub.kit.time import utcnow
 from signalhub.models import Approval, ApprovalChannel, OutboxMessage, Signal, Tier, User
 from signalhub.signals import service as signals
-from tests.devices.conftest import approve, offered
+from tests.devices.conftest import approve
 from tests.factories import create_account_link, create_device, create_subscriber
 from tests.fakes.telegram_api import FakeTelegramAPI
 from tests.helpers import drain_outbox
-from tests.signals.conftest import fan_out, publish
+from tests.signals.conftest import fan_out, offered, publish
 
 POLL = "/api/v1/ea/poll"
 ACK = "/api/v1/ea/ack"

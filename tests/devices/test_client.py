@@ -21,7 +21,8 @@ from signalhub.devices import service as devices
 from signalhub.devices.client import DeviceClient, DeviceRefused, Fill, SimulatedBroker, run
 from signalhub.kit.time import utcnow
 from signalhub.models import EaDelivery, User
-from tests.devices.conftest import approve, offered
+from tests.devices.conftest import approve
+from tests.signals.conftest import offered
 
 
 def device_client(

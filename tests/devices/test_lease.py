@@ -20,9 +20,9 @@ from signalhub.devices.schemas import AckIn
 from signalhub.kit.time import utcnow
 from signalhub.models import Approval, ApprovalChannel, OutboxMessage, Tier, User
 from signalhub.signals import service as signals
-from tests.devices.conftest import approve, offered
+from tests.devices.conftest import approve
 from tests.factories import create_device, create_subscriber
-from tests.signals.conftest import fan_out, publish
+from tests.signals.conftest import fan_out, offered, publish
 
 LEASE = timedelta(seconds=60)
 SECOND = timedelta(seconds=1)

@@ -5,11 +5,12 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from signalhub.db import Database
 from signalhub.kit.time import utcnow
-from signalhub.models import Signal
+from signalhub.models import Approval, Signal, User
 from signalhub.signals import service
 from signalhub.signals.schemas import SignalCreate
 from signalhub.signals.tasks import fan_out_until_idle
@@ -43,3 +44,16 @@ async def fan_out(database: Database, batch_size: int = 500) -> int:
 @pytest.fixture
 async def admin_headers(client: httpx.AsyncClient) -> dict[str, str]:
     return await bearer_for(client, ADMIN_TELEGRAM_ID)
+
+
+async def offered(
+    database: Database, session: AsyncSession, user: User, **signal: Any
+) -> tuple[Signal, Approval]:
+    published = await publish(session, **signal)
+    await session.commit()
+    await fan_out(database)
+    approval = await session.scalar(
+        select(Approval).where(Approval.signal_id == published.id, Approval.user_id == user.id)
+    )
+    assert approval is not None
+    return published, approval

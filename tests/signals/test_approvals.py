@@ -29,21 +29,14 @@ from signalhub.signals import service
 from tests.factories import create_subscriber
 from tests.fakes.telegram_api import FakeTelegramAPI
 from tests.helpers import bearer_for, drain_outbox
-from tests.signals.conftest import fan_out, publish
+from tests.signals.conftest import fan_out, offered, publish
 
 
 async def offer(
     database: Database, session: AsyncSession, telegram_id: int, **signal: object
 ) -> tuple[Signal, Approval]:
     user = await create_subscriber(session, telegram_id=telegram_id)
-    published = await publish(session, **signal)
-    await session.commit()
-    await fan_out(database)
-    approval = await session.scalar(
-        select(Approval).where(Approval.signal_id == published.id, Approval.user_id == user.id)
-    )
-    assert approval is not None
-    return published, approval
+    return await offered(database, session, user, **signal)
 
 
 async def test_pending_lists_full_signals_newest_first_with_seconds_left(
