@@ -77,14 +77,9 @@ class Repository:
         INSERT ... ON CONFLICT DO NOTHING RETURNING its key, nothing read back into the session
         (the ORM's RETURNING of a whole row costs more than the insert, a JSON column twice)."""
         mapper = inspect(type(row))
-        values = {
-            attribute.key: value
-            for attribute in mapper.column_attrs
-            if (value := getattr(row, attribute.key)) is not None
-        }
         statement = (
             self.insert_ignoring_conflicts(mapper.local_table, list(unique_columns))
-            .values(values)
+            .values(_set_columns(row))
             .returning(*mapper.primary_key)
         )
         return (await self.session.execute(statement)).first() is not None
@@ -93,14 +88,9 @@ class Repository:
         """One row, INSERT ... ON CONFLICT DO NOTHING RETURNING: the stored row, or None when the
         unique index on `unique_columns` already holds one; a new row needs no read-back.
         Attributes left unset take their column defaults."""
-        values = {
-            attribute.key: value
-            for attribute in inspect(type(row)).column_attrs
-            if (value := getattr(row, attribute.key)) is not None
-        }
         statement = (
             self.insert_ignoring_conflicts(type(row), list(unique_columns))
-            .values(values)
+            .values(_set_columns(row))
             .returning(type(row))
             .execution_options(populate_existing=True)
         )
@@ -109,3 +99,12 @@ class Repository:
 
 def _array(column: ColumnLike[ValueT], values: Iterable[ValueT]) -> BindParameter[Any]:
     return bindparam(None, list(values), type_=postgresql.ARRAY(column.type, dimensions=1))
+
+
+def _set_columns(row: DeclarativeBase) -> dict[str, Any]:
+    """The row's column attributes that are set; the others take their column defaults."""
+    return {
+        attribute.key: value
+        for attribute in inspect(type(row)).column_attrs
+        if (value := getattr(row, attribute.key)) is not None
+    }

@@ -1,9 +1,8 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from signalhub.kit.repository import Repository
 from signalhub.models import StripeEvent
@@ -14,15 +13,6 @@ class StripeEventRepository(Repository):
         """False when the event id is already stored. On PostgreSQL a concurrent duplicate waits
         on the unique index until the first transaction ends, then sees the conflict."""
         return await self.insert_ignoring_duplicate(event, "event_id")
-
-    async def finish(
-        self, event_id: str, status: str, error_message: str | None, processed_at: datetime
-    ) -> None:
-        await self.session.execute(
-            update(StripeEvent)
-            .where(StripeEvent.event_id == event_id)
-            .values(status=status, error_message=error_message, processed_at=processed_at)
-        )
 
     async def known_event_ids(self, event_ids: Iterable[str]) -> set[str]:
         wanted = list(event_ids)
