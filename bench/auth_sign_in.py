@@ -16,6 +16,7 @@ from signalhub.auth import init_data
 BOT_TOKEN = "123456:BenchBotTokenBenchBotTokenBench"
 USERS = 2000
 DURATION_S = 15
+WARM_UP_S = 5
 
 
 def signed_body(telegram_id: int) -> str:
@@ -47,6 +48,7 @@ async def main() -> dict[str, Any]:
                         connections=connections,
                         duration_s=DURATION_S,
                         lua=script,
+                        warm_up_s=WARM_UP_S,
                     )
                 )
     return {

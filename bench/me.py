@@ -18,6 +18,7 @@ from bench.server import git_commit, lua_cycle_requests, signalhub_serve, wrk
 USERS = 500
 REDIS_URL = os.environ.get("SIGNALHUB_BENCH_REDIS_URL", "redis://127.0.0.1:6379/13")
 DURATION_S = 15
+WARM_UP_S = 5
 
 
 async def main() -> dict[str, Any]:
@@ -45,7 +46,14 @@ async def main() -> dict[str, Any]:
             headers = Path(workdir) / "authorization.txt"
             headers.write_text("".join(f"Bearer {token}\n" for token in tokens))
             script = lua_cycle_requests("GET", "/api/v1/me", headers, header="Authorization")
-            run = await wrk(server, "/api/v1/me", connections=64, duration_s=DURATION_S, lua=script)
+            run = await wrk(
+                server,
+                "/api/v1/me",
+                connections=64,
+                duration_s=DURATION_S,
+                lua=script,
+                warm_up_s=WARM_UP_S,
+            )
     return {
         "commit": git_commit(),
         "path": "GET /api/v1/me",

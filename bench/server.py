@@ -232,34 +232,25 @@ async def wrk(
     duration_s: int,
     lua: str = "",
     threads: int = 1,
+    warm_up_s: int = 0,
 ) -> dict[str, Any]:
     """A closed-loop wrk run (its own process) against the server: throughput, latency
-    percentiles, errors and the CPU each party spent. `lua` may define `request` / `init`."""
+    percentiles, errors and the CPU each party spent. `lua` may define `request` / `init`.
+    `warm_up_s` runs the same load first, unmeasured: the pool's connections are opened and
+    each caller's first request (a cache miss) is made, as they are on a server that has run
+    for a while."""
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
         script.write(lua + _WRK_DONE)
-    meter = CpuMeter(server.pid)
-    meter.start()
     try:
-        process = await asyncio.create_subprocess_exec(
-            "wrk",
-            f"-t{threads}",
-            f"-c{connections}",
-            f"-d{duration_s}s",
-            "--timeout",
-            "10s",
-            "-s",
-            script.name,
-            server.base_url + path,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-        )
-        out, err = await process.communicate()
+        if warm_up_s:
+            await _run_wrk(server, path, connections, warm_up_s, script.name, threads)
+        meter = CpuMeter(server.pid)
+        meter.start()
+        out = await _run_wrk(server, path, connections, duration_s, script.name, threads)
+        meter.stop()
     finally:
         os.unlink(script.name)
-    meter.stop()
-    if process.returncode != 0:
-        raise RuntimeError(f"wrk failed: {err.decode()[-2000:]}")
-    line = next(line for line in out.decode().splitlines() if line.startswith(_WRK_REPORT))
+    line = next(line for line in out.splitlines() if line.startswith(_WRK_REPORT))
     report = json.loads(line.removeprefix(_WRK_REPORT))
     requests = int(report["requests"])
     errors = sum(
@@ -268,6 +259,7 @@ async def wrk(
     )
     return {
         "connections": connections,
+        "warm_up_s": warm_up_s,
         "requests": requests,
         "requests_per_s": round(requests / (report["duration_us"] / 1e6), 1),
         "p50_ms": round(report["p50_us"] / 1000, 2),
@@ -277,6 +269,28 @@ async def wrk(
         "errors": errors,
         **meter.per_request(requests),
     }
+
+
+async def _run_wrk(
+    server: Server, path: str, connections: int, duration_s: int, script: str, threads: int
+) -> str:
+    process = await asyncio.create_subprocess_exec(
+        "wrk",
+        f"-t{threads}",
+        f"-c{connections}",
+        f"-d{duration_s}s",
+        "--timeout",
+        "10s",
+        "-s",
+        script,
+        server.base_url + path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    out, err = await process.communicate()
+    if process.returncode != 0:
+        raise RuntimeError(f"wrk failed: {err.decode()[-2000:]}")
+    return out.decode()
 
 
 def lua_cycle_requests(method: str, path: str, items_file: Path, *, header: str | None) -> str:

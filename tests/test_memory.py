@@ -1,9 +1,12 @@
 """The worker hands wholly free heap pages back to the system (issue 12: a long broadcast's
-RSS otherwise creeps up while the live heap stays flat)."""
+RSS otherwise creeps up while the live heap stays flat), and a served process keeps its start-up
+heap out of the collector's walks (issue 15)."""
 
 from __future__ import annotations
 
 import asyncio
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -44,3 +47,22 @@ async def test_the_worker_loop_trims_until_cancelled() -> None:
     loop.cancel()
     with pytest.raises(asyncio.CancelledError):
         await loop
+
+
+def test_a_served_app_exempts_its_startup_heap_from_collections(tmp_path: Path) -> None:
+    """A full collection walks every tracked object; after start-up that is the served app's
+    few, not the hundreds of thousands that routes, models and mappers leave behind."""
+    program = (
+        "import gc, os\n"
+        f"os.environ['SIGNALHUB_DATABASE_URL'] = 'sqlite+aiosqlite:///{tmp_path}/app.db'\n"
+        "from signalhub.app import create_served_app\n"
+        "before = len(gc.get_objects())\n"
+        "create_served_app()\n"
+        "print(before, gc.get_freeze_count(), len(gc.get_objects()))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", program], capture_output=True, text=True, check=True, cwd=tmp_path
+    )
+    tracked_before, frozen, tracked_after = map(int, result.stdout.split())
+    assert frozen > tracked_before > 100_000
+    assert tracked_after < 1_000

@@ -27,10 +27,11 @@ from signalhub.devices.traffic import DeviceTraffic, device_connections
 from signalhub.errors import AppError
 from signalhub.kit import logging as signalhub_logging
 from signalhub.kit.logging import masker
+from signalhub.kit.memory import freeze_startup_heap
 from signalhub.kit.ratelimit import build_rate_limiter
 from signalhub.miniapp.location import candidates, find_dist
 from signalhub.ops import openapi
-from signalhub.ops.middleware import RequestBodyMiddleware, RequestContextMiddleware
+from signalhub.ops.middleware import RequestMiddleware
 from signalhub.positions.reader import build_positions_reader
 from signalhub.users.cache import build_user_cache
 from signalhub.worker.runner import Worker
@@ -91,12 +92,11 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     openapi.install(app)
     _install_error_handlers(app)
     app.add_middleware(
-        RequestBodyMiddleware,
+        RequestMiddleware,
         max_bytes=settings.max_body_bytes,
         read_timeout_s=settings.body_read_timeout_s,
         path_limits={EA_PATH_PREFIX: EA_MAX_BODY_BYTES, SNAPSHOT_PATH: SNAPSHOT_MAX_BODY_BYTES},
     )
-    app.add_middleware(RequestContextMiddleware)
     return app
 
 
@@ -106,7 +106,9 @@ def create_served_app() -> FastAPI:
     here, in the process that serves, not only in the one that parsed the command line."""
     settings = get_settings()
     signalhub_logging.configure(settings.log_level)
-    return create_app(settings)
+    app = create_app(settings)
+    freeze_startup_heap()
+    return app
 
 
 def _register_secrets(settings: Settings) -> None:

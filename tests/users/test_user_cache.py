@@ -17,6 +17,7 @@ from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from signalhub.app import create_app
 from signalhub.config import Settings
@@ -128,15 +129,27 @@ async def dropped(instance: Instance, user_id: int) -> None:
     await eventually(lambda: not instance.cache.holds(user_id), timeout_s=5)
 
 
-async def test_a_cached_caller_costs_no_query(api: Instance, database: Database) -> None:
+async def test_a_cached_caller_costs_no_query_and_no_session(
+    api: Instance, database: Database
+) -> None:
     headers = await bearer_for(api.client, TRADER)
     first = await api.me(headers)
     assert first.status_code == 200, first.text
-    with statements_on(database.engine) as statements:
-        again = await api.me(headers)
+    transactions: list[object] = []
+
+    def begun(_session: Session, transaction: object) -> None:
+        transactions.append(transaction)
+
+    event.listen(Session, "after_transaction_create", begun)
+    try:
+        with statements_on(database.engine) as statements:
+            again = await api.me(headers)
+    finally:
+        event.remove(Session, "after_transaction_create", begun)
     assert again.status_code == 200
     assert again.json() == first.json()
     assert statements == []
+    assert transactions == []
 
 
 async def test_an_entry_older_than_the_ttl_is_read_again(
@@ -187,7 +200,9 @@ async def test_on_postgres_without_redis_every_request_reads_the_database(
         assert any("FROM users" in sql for sql in statements), statements
 
 
-async def test_a_read_overtaken_by_a_change_is_not_kept(session: AsyncSession) -> None:
+async def test_a_read_overtaken_by_a_change_is_not_kept(
+    database: Database, session: AsyncSession
+) -> None:
     """A change announced while the row was being read may not be in what was read."""
     user = await create_user(session)
     cache = UserCache(MemoryBus(), 30)
@@ -201,11 +216,11 @@ async def test_a_read_overtaken_by_a_change_is_not_kept(session: AsyncSession) -
         session.expunge_all()
         event.listen(engine.sync_engine, "before_cursor_execute", announce_a_change)
         try:
-            assert (await cache.user(session, user.id)) is not None
+            assert (await cache.user(database, user.id)) is not None
         finally:
             event.remove(engine.sync_engine, "before_cursor_execute", announce_a_change)
         assert not cache.holds(user.id)
-        assert (await cache.user(session, user.id)) is not None
+        assert (await cache.user(database, user.id)) is not None
         assert cache.holds(user.id)
 
 

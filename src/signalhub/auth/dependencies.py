@@ -8,7 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from signalhub.auth import service
 from signalhub.auth.service import AccessClaims
-from signalhub.dependencies import SessionDep, SettingsDep, UserCacheDep
+from signalhub.dependencies import DatabaseDep, SettingsDep, UserCacheDep
 from signalhub.errors import Forbidden, Unauthorized
 from signalhub.kit.schemas import OPTIONAL_BEARER_SCHEME
 from signalhub.models import Role, User
@@ -44,12 +44,13 @@ async def user_for(session: AsyncSession, claims: AccessClaims) -> User:
 
 
 async def current_user(
-    session: SessionDep,
+    database: DatabaseDep,
     cache: UserCacheDep,
     claims: Annotated[AccessClaims, Depends(access_claims)],
 ) -> SignedInUser:
-    """The caller, from the user cache when it holds them (no query), else from the row."""
-    user = await cache.user(session, claims.user_id)
+    """The caller, from the user cache when it holds them (no query, no session), else from the
+    row."""
+    user = await cache.user(database, claims.user_id)
     if user is None:
         raise _gone()
     _admit(user, claims)
@@ -57,7 +58,7 @@ async def current_user(
 
 
 async def optional_user(
-    session: SessionDep,
+    database: DatabaseDep,
     settings: SettingsDep,
     cache: UserCacheDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(optional_bearer)],
@@ -67,7 +68,7 @@ async def optional_user(
     if credentials is None:
         return None
     claims = service.read_access_token(settings, credentials.credentials)
-    return await current_user(session, cache, claims)
+    return await current_user(database, cache, claims)
 
 
 async def admin_user(user: Annotated[SignedInUser, Depends(current_user)]) -> SignedInUser:

@@ -2,17 +2,35 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import bindparam, delete, insert, select, update
 
 from signalhub.kit.repository import Repository
 from signalhub.models import LoginRefusal, LoginRequest, RefreshToken
 
+# Built once: every sign-in and refresh runs it.
+_INSERT_REFRESH_TOKEN = insert(RefreshToken).values(
+    user_id=bindparam("user_id"),
+    token_hash=bindparam("token_hash"),
+    family_id=bindparam("family_id"),
+    expires_at=bindparam("expires_at"),
+)
+
 
 class RefreshTokenRepository(Repository):
-    async def add(self, token: RefreshToken) -> RefreshToken:
-        self.session.add(token)
-        await self.session.flush()
-        return token
+    async def add(
+        self, *, user_id: int, token_hash: str, family_id: str, expires_at: datetime
+    ) -> None:
+        """One INSERT, no entity: every sign-in and refresh writes one, and nothing reads it back
+        in the same request."""
+        await self.session.execute(
+            _INSERT_REFRESH_TOKEN,
+            {
+                "user_id": user_id,
+                "token_hash": token_hash,
+                "family_id": family_id,
+                "expires_at": expires_at,
+            },
+        )
 
     async def get_by_hash_for_update(self, token_hash: str) -> RefreshToken | None:
         return await self.session.scalar(

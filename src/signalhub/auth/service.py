@@ -17,7 +17,7 @@ from signalhub.config import Settings
 from signalhub.entitlements import service as entitlements
 from signalhub.errors import Unauthorized
 from signalhub.kit.crypto import decode_jwt, encode_jwt, random_token, sha256_hex
-from signalhub.models import RefreshToken, Tier, User
+from signalhub.models import Tier, User
 from signalhub.users import service as users
 
 
@@ -72,12 +72,10 @@ async def issue_tokens(
     )
     refresh = random_token()
     await RefreshTokenRepository(session).add(
-        RefreshToken(
-            user_id=user.id,
-            token_hash=sha256_hex(refresh),
-            family_id=family_id or uuid.uuid4().hex,
-            expires_at=now + timedelta(seconds=settings.refresh_token_ttl_s),
-        )
+        user_id=user.id,
+        token_hash=sha256_hex(refresh),
+        family_id=family_id or uuid.uuid4().hex,
+        expires_at=now + timedelta(seconds=settings.refresh_token_ttl_s),
     )
     current = await entitlements.current(session, user.id, now)
     return TokenResponse(

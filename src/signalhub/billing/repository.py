@@ -4,7 +4,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import bindparam, delete, select, update
 
 from signalhub.kit.repository import Repository
 from signalhub.models import (
@@ -18,16 +18,19 @@ from signalhub.models import (
     User,
 )
 
+# Built once: every payment event takes the payer's lock.
+_LOCK_USER = (
+    select(User)
+    .where(User.id == bindparam("user_id"))
+    .with_for_update()
+    .execution_options(populate_existing=True)
+)
+
 
 class PaymentRepository(Repository):
     async def lock_user(self, user_id: int) -> User | None:
         """Serialises work on one user's money (row lock on PostgreSQL; SQLite locks the file)."""
-        return await self.session.scalar(
-            select(User)
-            .where(User.id == user_id)
-            .with_for_update()
-            .execution_options(populate_existing=True)
-        )
+        return await self.session.scalar(_LOCK_USER, {"user_id": user_id})
 
     async def get_by_provider_id(
         self, provider: PaymentProvider, provider_payment_id: str

@@ -2,10 +2,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import exists, select
+from sqlalchemy import bindparam, exists, select
 
 from signalhub.kit.repository import Repository
 from signalhub.models import Payment, Product
+
+# Built once: every payment names its product by code.
+_BY_CODE = select(Product).where(Product.code == bindparam("code"))
 
 
 class ProductRepository(Repository):
@@ -16,7 +19,7 @@ class ProductRepository(Repository):
         return result.all()
 
     async def get_by_code(self, code: str) -> Product | None:
-        return await self.session.scalar(select(Product).where(Product.code == code))
+        return await self.session.scalar(_BY_CODE, {"code": code})
 
     async def get(self, product_id: int) -> Product | None:
         return await self.session.get(Product, product_id)

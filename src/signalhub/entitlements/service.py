@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from signalhub.audit import service as audit
-from signalhub.entitlements.repository import EntitlementRepository
+from signalhub.entitlements.repository import EntitlementRepository, Period
 from signalhub.kit.bus import publish_user_changed
 from signalhub.models import Entitlement, Payment, Product, Tier
 from signalhub.ops import metrics
@@ -144,7 +144,7 @@ async def reading(session: AsyncSession, user_id: int, now: datetime) -> TierRea
     return TierReading(_highest_running(active, now), min(boundaries, default=None))
 
 
-def _highest_running(active: Sequence[Entitlement], now: datetime) -> CurrentTier:
+def _highest_running(active: Sequence[Period], now: datetime) -> CurrentTier:
     running = [row for row in active if row.starts_at <= now]
     if not running:
         return CurrentTier(Tier.free, None)

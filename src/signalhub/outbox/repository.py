@@ -1,11 +1,24 @@
 from __future__ import annotations
 
+import functools
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Row, Select, Table, bindparam, func, insert, or_, select, text, update
+from sqlalchemy import (
+    Insert,
+    Row,
+    Select,
+    Table,
+    bindparam,
+    func,
+    insert,
+    or_,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -42,6 +55,28 @@ _CLAIMED_COLUMNS = [getattr(OutboxMessage, field) for field in ClaimedMessage.__
 _OUTBOX = cast(Table, OutboxMessage.__table__)
 
 
+@functools.cache
+def _unnested_insert(keys: tuple[str, ...]) -> Insert:
+    """Built once per set of columns (a fan-out's rows all set the same ones): one array
+    parameter per column, named after it."""
+    source = (
+        func.unnest(
+            *(
+                # One value per row, even a list (a JSON column's buttons).
+                bindparam(key, type_=ARRAY(_OUTBOX.c[key].type, dimensions=1))
+                for key in keys
+            )
+        )
+        .table_valued(*keys, with_ordinality="ordinal")
+        .render_derived()
+    )
+    return (
+        insert(_OUTBOX)
+        .from_select(keys, select(*(source.c[key] for key in keys)).order_by(source.c.ordinal))
+        .returning(_OUTBOX.c.id)
+    )
+
+
 class OutboxRepository(Repository):
     async def add(self, message: OutboxMessage) -> OutboxMessage:
         self.session.add(message)
@@ -67,26 +102,9 @@ class OutboxRepository(Repository):
         each batch size. The rows are inserted in their order (ORDER BY ordinal), so the
         sequence hands out their ids in that order: sorted, the returned ids are the rows'
         (SQLAlchemy's sort_by_parameter_order relies on the same on PostgreSQL)."""
-        keys = list(rows[0])
-        source = (
-            func.unnest(
-                *(
-                    bindparam(
-                        None,
-                        [row[key] for row in rows],
-                        # One value per row, even a list (a JSON column's buttons).
-                        type_=ARRAY(_OUTBOX.c[key].type, dimensions=1),
-                    )
-                    for key in keys
-                )
-            )
-            .table_valued(*keys, with_ordinality="ordinal")
-            .render_derived()
-        )
+        keys = tuple(rows[0])
         result = await self.session.execute(
-            insert(_OUTBOX)
-            .from_select(keys, select(*(source.c[key] for key in keys)).order_by(source.c.ordinal))
-            .returning(_OUTBOX.c.id)
+            _unnested_insert(keys), {key: [row[key] for row in rows] for key in keys}
         )
         return sorted(result.scalars())
 

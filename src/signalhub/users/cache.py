@@ -22,8 +22,6 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from signalhub.db import Database
 from signalhub.entitlements import service as entitlements
 from signalhub.entitlements.service import CurrentTier, TierReading
@@ -86,24 +84,26 @@ class UserCache:
     def holds(self, user_id: int) -> bool:
         return user_id in self._entries
 
-    async def user(self, session: AsyncSession, user_id: int) -> SignedInUser | None:
-        """The user as last read, or None if there is no such user."""
+    async def user(self, database: Database, user_id: int) -> SignedInUser | None:
+        """The user as last read, or None if there is no such user. A miss reads the row in a
+        session of its own, so that a request the cache answers opens none."""
         epoch = self._serving_epoch()
         entry = self._fresh_entry(user_id) if epoch is not None else None
         if entry is not None:
             return entry.user
         changes = self._changes
-        row = await UserRepository(session).get(user_id)
-        if row is None:
-            return None
-        user = SignedInUser.of(row)
+        async with database.sessionmaker() as session:
+            row = await UserRepository(session).get(user_id)
+            if row is None:
+                return None
+            user = SignedInUser.of(row)
         if epoch is not None and self._unchanged_since(epoch, changes):
             self._store(user_id, _Entry(user, time.monotonic() + self._ttl_s))
         return user
 
-    async def tier(self, session: AsyncSession, user_id: int, now: datetime) -> CurrentTier:
+    async def tier(self, database: Database, user_id: int, now: datetime) -> CurrentTier:
         """The tier the user holds at `now`, kept with their entry until a period starts or
-        ends."""
+        ends. A miss reads it in a session of its own."""
         epoch = self._serving_epoch()
         entry = self._fresh_entry(user_id) if epoch is not None else None
         if entry is not None and entry.tier is not None:
@@ -111,7 +111,8 @@ class UserCache:
             if changes_at is None or now < changes_at:
                 return entry.tier.current
         changes = self._changes
-        reading = await entitlements.reading(session, user_id, now)
+        async with database.sessionmaker() as session:
+            reading = await entitlements.reading(session, user_id, now)
         if (
             entry is not None
             and epoch is not None

@@ -1,9 +1,13 @@
 from __future__ import annotations
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 
 from signalhub.kit.repository import Repository
 from signalhub.models import User
+
+# Built once: every sign-in runs it, and building a statement (and its cache key) cost more
+# CPU than the query.
+_BY_TELEGRAM_ID = select(User).where(User.telegram_id == bindparam("telegram_id"))
 
 
 class UserRepository(Repository):
@@ -21,7 +25,7 @@ class UserRepository(Repository):
         )
 
     async def get_by_telegram_id(self, telegram_id: int) -> User | None:
-        return await self.session.scalar(select(User).where(User.telegram_id == telegram_id))
+        return await self.session.scalar(_BY_TELEGRAM_ID, {"telegram_id": telegram_id})
 
     async def set_bot_blocked(self, telegram_id: int, bot_blocked: bool) -> int:
         result = await self.session.execute(

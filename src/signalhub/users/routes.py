@@ -3,7 +3,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from signalhub.auth.dependencies import AdminUser, CurrentUser
-from signalhub.dependencies import SessionDep, UserCacheDep
+from signalhub.dependencies import DatabaseDep, SessionDep, UserCacheDep
 from signalhub.errors import error_responses
 from signalhub.kit.schemas import PathId
 from signalhub.kit.time import utcnow
@@ -23,8 +23,8 @@ ADMIN_USER_ERRORS = error_responses(
 
 
 @router.get("/me", response_model=MeOut)
-async def me(user: CurrentUser, session: SessionDep, cache: UserCacheDep) -> MeOut:
-    current = await cache.tier(session, user.id, utcnow())
+async def me(user: CurrentUser, database: DatabaseDep, cache: UserCacheDep) -> MeOut:
+    current = await cache.tier(database, user.id, utcnow())
     return MeOut(
         user=UserOut.model_validate(user), tier=current.tier, expires_at=current.expires_at
     )

@@ -57,12 +57,18 @@ async def upsert_from_telegram(
     if user is None:
         role = Role.admin if is_listed_admin else Role.user
         user = await _insert_or_get(repository, profile.telegram_id, role)
-    user.username = _profile_text(profile.username, USERNAME_LENGTH)
-    user.first_name = _profile_text(profile.first_name, FIRST_NAME_LENGTH)
-    user.language_code = _profile_text(profile.language_code, LANGUAGE_CODE_LENGTH)
-    if is_listed_admin:
-        user.role = Role.admin
-    await session.flush()
+    wanted = {
+        "username": _profile_text(profile.username, USERNAME_LENGTH),
+        "first_name": _profile_text(profile.first_name, FIRST_NAME_LENGTH),
+        "language_code": _profile_text(profile.language_code, LANGUAGE_CODE_LENGTH),
+        "role": Role.admin if is_listed_admin else user.role,
+    }
+    changed = {name: value for name, value in wanted.items() if getattr(user, name) != value}
+    # Most contacts change nothing: a flush with nothing to write still costs a unit of work.
+    for name, value in changed.items():
+        setattr(user, name, value)
+    if changed:
+        await session.flush()
     if before is not None and SignedInUser.of(user) != before:
         publish_user_changed(session, user.id)
     return user
