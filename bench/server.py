@@ -314,7 +314,12 @@ end
 
 
 def git_commit() -> str:
-    result = subprocess.run(
+    """The commit measured, with "-dirty" when the code differs from it (earlier figures in
+    bench/results do not count)."""
+    commit = subprocess.run(
         ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=False
-    )
-    return result.stdout.strip() or "unknown"
+    ).stdout.strip()
+    changed = subprocess.run(
+        ["git", "diff", "--quiet", "HEAD", "--", ".", ":(exclude)bench/results"], check=False
+    ).returncode
+    return (commit or "unknown") + ("-dirty" if changed else "")
