@@ -314,12 +314,13 @@ end
 
 
 def git_commit() -> str:
-    """The commit measured, with "-dirty" when the code differs from it (earlier figures in
-    bench/results do not count)."""
+    """The commit measured, with "-dirty" when the code (src/, bench/) differs from it; earlier
+    figures in bench/results do not count."""
     commit = subprocess.run(
         ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=False
     ).stdout.strip()
     changed = subprocess.run(
-        ["git", "diff", "--quiet", "HEAD", "--", ".", ":(exclude)bench/results"], check=False
+        ["git", "diff", "--quiet", "HEAD", "--", "src", "bench", ":(exclude)bench/results"],
+        check=False,
     ).returncode
     return (commit or "unknown") + ("-dirty" if changed else "")
