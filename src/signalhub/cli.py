@@ -21,6 +21,7 @@ from signalhub.errors import AppError
 from signalhub.kit import logging as signalhub_logging
 from signalhub.kit.memory import freeze_startup_heap
 from signalhub.ops import multiprocess as metrics_multiprocess
+from signalhub.ops.protocol import NoDelayHttpToolsProtocol
 
 if TYPE_CHECKING:
     from signalhub.knowledge.service import FaqSeedReport
@@ -72,6 +73,7 @@ def serve(args: argparse.Namespace, settings: Settings) -> int:
             # (GET /me at 64 connections: p99 130-270 ms, max 700 ms; the same app on asyncio's
             # loop: p99 24 ms, max 31 ms, at the same throughput; see bench/results/me.json).
             loop="asyncio",
+            http=NoDelayHttpToolsProtocol,
             # A worker answers health checks only once it has re-imported this module, which
             # takes over uvicorn's 5 s default on a loaded host: it was killed in a loop.
             timeout_worker_healthcheck=WORKER_HEALTHCHECK_TIMEOUT_S,
