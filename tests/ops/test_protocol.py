@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import socket
-from collections.abc import AsyncIterator
 
 import pytest
 from uvicorn.config import Config
@@ -33,19 +32,20 @@ async def nodelay_of_accepted(protocol: type[HttpToolsProtocol]) -> int:
     server = await loop.create_server(
         lambda: protocol(config=config, server_state=state, app_state={}), sock=listener
     )
-    async with _closing(server):
-        _reader, writer = await asyncio.open_connection(*listener.getsockname())
-        try:
-            for _ in range(100):
-                if state.connections:
-                    break
-                await asyncio.sleep(0.01)
-            (connection,) = state.connections
-            accepted = connection.transport.get_extra_info("socket")
-            return int(accepted.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))
-        finally:
-            writer.close()
-            await writer.wait_closed()
+    _reader, writer = await asyncio.open_connection(*listener.getsockname())
+    try:
+        for _ in range(100):
+            if state.connections:
+                break
+            await asyncio.sleep(0.01)
+        (connection,) = state.connections
+        accepted = connection.transport.get_extra_info("socket")
+        return int(accepted.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))
+    finally:
+        writer.close()
+        await writer.wait_closed()
+        server.close()
+        await server.wait_closed()
 
 
 async def test_uvicorn_alone_leaves_nagle_on_for_such_a_listener() -> None:
@@ -58,15 +58,3 @@ async def test_uvicorn_alone_leaves_nagle_on_for_such_a_listener() -> None:
 
 async def test_our_protocol_turns_nagle_off() -> None:
     assert await nodelay_of_accepted(NoDelayHttpToolsProtocol) == 1
-
-
-class _closing:
-    def __init__(self, server: asyncio.Server) -> None:
-        self.server = server
-
-    async def __aenter__(self) -> asyncio.Server:
-        return self.server
-
-    async def __aexit__(self, *_exc: object) -> None:
-        self.server.close()
-        await self.server.wait_closed()
