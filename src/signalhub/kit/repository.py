@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from typing import Any, TypeVar
 
@@ -49,9 +50,7 @@ class Repository:
         """INSERT ... ON CONFLICT DO NOTHING: concurrent duplicates meet the unique index, not an
         exception that would abort a PostgreSQL transaction. For bulk inserts; one row goes
         through `insert_if_absent`."""
-        if self.dialect == "postgresql":
-            return postgresql.insert(table).on_conflict_do_nothing(index_elements=index_elements)
-        return sqlite.insert(table).on_conflict_do_nothing(index_elements=index_elements)
+        return _insert_ignoring_conflicts(table, index_elements, self.dialect)
 
     def insert_updating_conflicts(
         self,
@@ -77,7 +76,7 @@ class Repository:
         INSERT ... ON CONFLICT DO NOTHING RETURNING its key, nothing read back into the session
         (the ORM's RETURNING of a whole row costs more than the insert, a JSON column twice)."""
         values = _set_columns(row)
-        statement = self._single_insert(type(row), tuple(values), unique_columns, entity=False)
+        statement = _single_insert(type(row), tuple(values), unique_columns, False, self.dialect)
         return (await self.session.execute(statement, values)).first() is not None
 
     async def insert_if_absent(self, row: RowT, *unique_columns: str) -> RowT | None:
@@ -85,37 +84,34 @@ class Repository:
         unique index on `unique_columns` already holds one; a new row needs no read-back.
         Attributes left unset take their column defaults."""
         values = _set_columns(row)
-        statement = self._single_insert(type(row), tuple(values), unique_columns, entity=True)
+        statement = _single_insert(type(row), tuple(values), unique_columns, True, self.dialect)
         return (await self.session.scalars(statement, values)).first()
 
-    def _single_insert(
-        self,
-        model: type[Any],
-        columns: tuple[str, ...],
-        unique_columns: tuple[str, ...],
-        *,
-        entity: bool,
-    ) -> Insert:
-        """The INSERT for rows of `model` that set `columns`, built once per shape with a bound
-        parameter per column: building it (its VALUES clause above all) for every row was a
-        sixth of a Stripe webhook's CPU."""
-        key = (model, columns, unique_columns, entity, self.dialect)
-        statement = _SINGLE_INSERTS.get(key)
-        if statement is None:
-            mapper = inspect(model)
-            statement = self.insert_ignoring_conflicts(
-                model if entity else mapper.local_table, list(unique_columns)
-            ).values({column: bindparam(column) for column in columns})
-            if entity:
-                statement = statement.returning(model).execution_options(populate_existing=True)
-            else:
-                statement = statement.returning(*mapper.primary_key)
-            _SINGLE_INSERTS[key] = statement
-        return statement
+
+def _insert_ignoring_conflicts(table: Any, index_elements: list[str], dialect: str) -> Insert:
+    if dialect == "postgresql":
+        return postgresql.insert(table).on_conflict_do_nothing(index_elements=index_elements)
+    return sqlite.insert(table).on_conflict_do_nothing(index_elements=index_elements)
 
 
-# By model, columns set, unique columns, kind and dialect: a few dozen shapes in all.
-_SINGLE_INSERTS: dict[tuple[Any, ...], Insert] = {}
+@functools.cache
+def _single_insert(
+    model: type[Any],
+    columns: tuple[str, ...],
+    unique_columns: tuple[str, ...],
+    entity: bool,
+    dialect: str,
+) -> Insert:
+    """The INSERT for rows of `model` that set `columns`, built once per shape (a few dozen in
+    all) with a bound parameter per column: building it, its VALUES clause above all, for every
+    row was a sixth of a Stripe webhook's CPU. `entity`: RETURNING the mapped row, else its key."""
+    mapper = inspect(model)
+    statement = _insert_ignoring_conflicts(
+        model if entity else mapper.local_table, list(unique_columns), dialect
+    ).values({column: bindparam(column) for column in columns})
+    if entity:
+        return statement.returning(model).execution_options(populate_existing=True)
+    return statement.returning(*mapper.primary_key)
 
 
 def _array(column: ColumnLike[ValueT], values: Iterable[ValueT]) -> BindParameter[Any]:
